@@ -1,0 +1,378 @@
+"""The `monitor` command line: thin commands over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.config import RuleSet, Settings, SourcesFile, display_path, load_rules, load_sources
+from monitor.errors import ConfigError
+from monitor.rules import Matcher, check_examples, topics_of
+from monitor.text import pad, parse_duration
+
+
+class ConfigProblem(click.ClickException):
+    """A configuration error, shown as-is with exit code 2."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return f"{self.message}\n설정 파일을 고친 뒤 다시 실행하세요 (fix the file above and run again)."
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.find_object(Settings)  # type: ignore[return-value]
+
+
+def _load(settings: Settings, *, need_sources: bool = True) -> tuple[SourcesFile | None, RuleSet]:
+    """Load and validate config before anything touches the DB."""
+    try:
+        sources = load_sources(settings.sources) if need_sources else None
+        ids = {s.id for s in sources.sources} if sources else None
+        rules = load_rules(settings.rules, ids)
+    except ConfigError as e:
+        raise ConfigProblem(str(e)) from None
+    return sources, rules
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _duration(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="MONITOR_DB", help="SQLite file (env MONITOR_DB, default ./monitor.db).")
+@click.option("--sources", "sources_path", envvar="MONITOR_SOURCES",
+              help="sources.yaml (env MONITOR_SOURCES, default ./sources.yaml).")  # fmt: skip
+@click.option("--rules", "rules_path", envvar="MONITOR_RULES",
+              help="rules folder or file (env MONITOR_RULES, default ./rules).")  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.version_option(package_name="policy-monitor")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, sources_path: str | None,
+         rules_path: str | None, verbose: bool) -> None:  # fmt: skip
+    """Watch Korean legislation and policy sources and flag what matters.
+
+    Example: monitor poll
+    """
+    level = "INFO" if verbose else os.environ.get("MONITOR_LOG_LEVEL", "WARNING")
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    ctx.obj = Settings.from_env(db, sources_path, rules_path)
+
+
+# --- poll -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("source_ids", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
+@click.option("--all", "include_disabled", is_flag=True, help="Also poll disabled sources.")
+@click.pass_context
+def poll(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool,
+         include_disabled: bool) -> None:  # fmt: skip
+    """Poll sources now and store what is new (all enabled sources by default).
+
+    Exits non-zero if any source failed; the other sources still run.
+
+    Example: monitor poll mois-press moel-notice
+    """
+    from monitor.http import HttpClient
+    from monitor.ingest import poll_sources
+    from monitor.store import Store
+
+    settings = _settings(ctx)
+    sources, rules = _load(settings)
+    assert sources is not None
+    known = {s.id: s for s in sources.sources}
+    unknown = [s for s in source_ids if s not in known]
+    if unknown:
+        raise click.BadParameter(f"unknown source id(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [known[s] for s in source_ids] if source_ids else [
+        s for s in sources.sources if s.enabled or include_disabled
+    ]  # fmt: skip
+    store = Store(settings.db)
+    try:
+        outcomes = poll_sources(chosen, store, HttpClient(sources.http), Matcher(rules))
+    finally:
+        store.close()
+    if as_json:
+        for o in outcomes:
+            _echo_json(o.__dict__)
+    else:
+        counts = f"{'fetched':>7} {'new':>5} {'upd':>5} {'flag':>5} {'time':>7}"
+        click.echo(f"{pad('source', 22)} {pad('status', 12)} {counts}")
+        for o in outcomes:
+            click.echo(
+                f"{pad(o.source, 22)} {pad(o.status, 12)} {o.fetched:>7} {o.new:>5} "
+                f"{o.updated:>5} {o.flagged:>5} {o.seconds:>6.1f}s"
+            )
+            for w in o.warnings:
+                click.echo(f"    경고: {w}")
+            if o.error:
+                click.echo(f"    오류: {o.error}")
+    failed = [o.source for o in outcomes if o.failed]
+    if failed:
+        click.echo(f"{len(failed)}개 소스 실패: {', '.join(failed)}", err=True)
+        ctx.exit(1)
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+@main.group()
+def rules() -> None:
+    """Check and try the watch rules in rules/*.yaml.
+
+    Example: monitor rules check
+    """
+
+
+@rules.command("check")
+@click.pass_context
+def rules_check(ctx: click.Context) -> None:
+    """Validate sources.yaml and rules/, then run every rule's examples.
+
+    Example: monitor --rules rules/ rules check
+    """
+    settings = _settings(ctx)
+    need_sources = settings.sources.exists() or "MONITOR_SOURCES" in os.environ
+    sources, ruleset = _load(settings, need_sources=need_sources)
+    matcher = Matcher(ruleset)
+    count, failures = check_examples(matcher)
+    for failure in failures:
+        click.echo(f"FAIL {failure}", err=True)
+    n_rules = len(matcher.rules)
+    n_sources = len(sources.sources) if sources else 0
+    summary = (
+        f"{len(ruleset.topics)} topics, {n_rules} rules, {n_sources} sources; "
+        f"{count - len(failures)}/{count} examples pass"
+    )
+    if failures:
+        click.echo(f"{summary}. 실패한 예시를 확인하세요.", err=True)
+        ctx.exit(1)
+    click.echo(f"OK: {summary}")
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise click.ClickException(
+                    f"{display_path(path)}: line {number}: not valid JSON ({e.msg})"
+                ) from None
+            if not isinstance(obj, dict):
+                raise click.ClickException(f"{display_path(path)}: line {number}: expected an object")
+            obj.setdefault("id", f"line-{number}")
+            yield obj
+
+
+def _item_fields(obj: dict[str, Any]) -> dict[str, str]:
+    fields = obj.get("fields") if isinstance(obj.get("fields"), dict) else {}
+    return {
+        name: str(obj.get(name) or fields.get(name) or "")
+        for name in ("title", "summary", "body", "committee", "proposer")
+    }
+
+
+@rules.command("test")
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSONL file: id, source, title, summary (optional body, committee, proposer).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per item, in input order.")
+@click.pass_context
+def rules_test(ctx: click.Context, input_path: Path | None, as_json: bool) -> None:
+    """Match items against the rules without writing anything.
+
+    Without --input, the stored items are matched against the current rules.
+
+    Example: monitor rules test --input items.jsonl --json
+    """
+    settings = _settings(ctx)
+    _, ruleset = _load(settings, need_sources=False)
+    matcher = Matcher(ruleset)
+    if input_path is not None:
+        entries = list(_read_jsonl(input_path))
+    else:
+        from monitor.store import Store
+
+        if not settings.db.exists():
+            raise click.ClickException(
+                f"{settings.db}: no database yet; run 'monitor poll' first or pass --input FILE.jsonl"
+            )
+        store = Store(settings.db)
+        try:
+            entries = [
+                {"id": f"{it['source']}:{it['key']}", "source": it["source"], **it["fields"],
+                 "title": it["title"], "summary": it["summary"], "body": it["body"]}
+                for it in store.items()
+            ]  # fmt: skip
+        finally:
+            store.close()
+    matched_count = 0
+    for entry in entries:
+        source = str(entry.get("source") or "") or None
+        matches = matcher.match(_item_fields(entry), source, source)
+        matched_count += bool(matches)
+        if as_json:
+            _echo_json({
+                "id": entry["id"],
+                "matched": bool(matches),
+                "topics": topics_of(matches),
+                "rules": [m.rule for m in matches],
+                "terms": list(dict.fromkeys(t for m in matches for t in m.terms)),
+            })  # fmt: skip
+            continue
+        mark = "✔" if matches else "·"
+        click.echo(f"{mark} {entry['id']}  {entry.get('title', '')}")
+        for m in matches:
+            click.echo(f"    └ {m.explain()}")
+    if not as_json:
+        click.echo(f"{matched_count}/{len(entries)} matched")
+
+
+# --- items, events, sources -------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--topic", help="Only items matched by this topic id.")
+@click.option("--since", help="Only items first seen within this period, e.g. 7d, 12h.")
+@click.option("--flagged", is_flag=True, help="Only items some rule matched.")
+@click.option("--source", help="Only items of this source id.")
+@click.option("--limit", type=int, default=None, help="At most this many items.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per item.")
+@click.pass_context
+def items(ctx: click.Context, topic: str | None, since: str | None, flagged: bool,
+          source: str | None, limit: int | None, as_json: bool) -> None:  # fmt: skip
+    """List stored items, newest first, and why they were flagged.
+
+    Example: monitor items --topic cooperatives --since 7d
+    """
+    from monitor.store import Store
+
+    store = Store(_settings(ctx).db)
+    try:
+        rows = store.items(topic=topic, since=_duration(since), flagged=flagged, source=source,
+                           limit=limit)  # fmt: skip
+    finally:
+        store.close()
+    for it in rows:
+        topics = list(dict.fromkeys(m["topic"] for m in it["matches"]))
+        if as_json:
+            _echo_json({
+                "source": it["source"], "key": it["key"], "title": it["title"], "url": it["url"],
+                "summary": it["summary"], "published_at": it["published_at"],
+                "first_seen_at": it["first_seen_at"], "last_seen_at": it["last_seen_at"],
+                "topics": topics, "fields": it["fields"],
+                "matches": [
+                    {k: m[k] for k in ("rule", "topic", "priority", "field", "terms", "snippet")}
+                    for m in it["matches"]
+                ],
+            })  # fmt: skip
+            continue
+        date = (it["published_at"] or it["first_seen_at"] or "")[:10]
+        click.echo(f"{date} [{it['source']}] {it['title']}")
+        if it["url"]:
+            click.echo(f"    {it['url']}")
+        for m in it["matches"]:
+            terms = ", ".join(m["terms"])
+            click.echo(f"    └ {m['topic']} · {m['rule']} · {m['field']}: {terms} · “{m['snippet']}”")
+    if not as_json:
+        click.echo(f"{len(rows)} items")
+
+
+@main.command()
+@click.option("--since", help="Only events recorded within this period, e.g. 7d.")
+@click.option("--type", "type_", type=click.Choice(["new", "updated", "stage", "deadline"]),
+              help="Only events of this type.")  # fmt: skip
+@click.option("--source", help="Only events of this source id.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+@click.pass_context
+def events(ctx: click.Context, since: str | None, type_: str | None, source: str | None,
+           as_json: bool) -> None:  # fmt: skip
+    """List recorded events (new, updated, stage, deadline), oldest first.
+
+    Example: monitor events --since 7d --type stage --json
+    """
+    from monitor.store import Store
+
+    store = Store(_settings(ctx).db)
+    try:
+        rows = store.events(since=_duration(since), type_=type_, source=source)
+    finally:
+        store.close()
+    for ev in rows:
+        if as_json:
+            _echo_json({"id": ev["id"], "type": ev["type"], "source": ev["source"],
+                        "key": ev["key"], "title": ev["title"], "detail": ev["detail"],
+                        "announce": ev["announce"], "created_at": ev["created_at"],
+                        **{k: ev["detail"][k] for k in ("from", "to") if k in ev["detail"]}})  # fmt: skip
+        else:
+            extra = f" {ev['detail']}" if ev["detail"] else ""
+            click.echo(f"{ev['created_at'][:16]} {ev['type']:<8} [{ev['source']}] {ev['title']}{extra}")
+
+
+@main.command("sources")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
+@click.pass_context
+def sources_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List configured sources with their last run, status and failures.
+
+    Example: monitor sources --json
+    """
+    from monitor.store import Store
+
+    settings = _settings(ctx)
+    sources, _ = _load(settings)
+    assert sources is not None
+    states: dict[str, dict[str, Any]] = {}
+    last_runs: dict[str, dict[str, Any]] = {}
+    if settings.db.exists():
+        store = Store(settings.db)
+        try:
+            states = {s.id: store.state(s.id) for s in sources.sources}
+            last_runs = store.last_runs()
+        finally:
+            store.close()
+    for s in sources.sources:
+        st, run = states.get(s.id, {}), last_runs.get(s.id, {})
+        row = {
+            "id": s.id, "name": s.name, "kind": s.kind, "url": s.url, "enabled": s.enabled,
+            "interval": s.interval, "last_run_at": st.get("last_run_at"),
+            "last_success_at": st.get("last_success_at"), "status": st.get("last_status"),
+            "consecutive_failures": st.get("consecutive_failures", 0),
+            "last_error": st.get("last_error"),
+            "last_counts": {k: run.get(k) for k in ("fetched", "new", "updated", "flagged")}
+            if run else None,
+        }  # fmt: skip
+        if as_json:
+            _echo_json(row)
+            continue
+        status = row["status"] or ("disabled" if not s.enabled else "never run")
+        fails = f" 연속 실패 {row['consecutive_failures']}회" if row["consecutive_failures"] else ""
+        last = (row["last_run_at"] or "-")[:16]
+        click.echo(f"{pad(s.id, 24)} {pad(s.name, 26)} {pad(status, 12)} {last}{fails}")
+        if row["last_error"]:
+            click.echo(f"    오류: {row['last_error']}")

@@ -1,0 +1,399 @@
+"""Settings from the environment; loading and validating sources.yaml and rules/*.yaml."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+
+from monitor.errors import ConfigError
+from monitor.text import normalize, parse_duration
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+FIELDS = ("title", "summary", "body", "committee", "proposer")
+Priority = Literal["normal", "high", "urgent"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the DB, sources and rules live; from env with CLI overrides."""
+
+    db: Path
+    sources: Path
+    rules: Path
+    tz: str = "Asia/Seoul"
+
+    @classmethod
+    def from_env(
+        cls, db: str | None = None, sources: str | None = None, rules: str | None = None
+    ) -> Settings:
+        """Build settings: explicit arguments win over MONITOR_* variables over defaults."""
+        env = os.environ
+        return cls(
+            db=Path(db or env.get("MONITOR_DB") or "./monitor.db"),
+            sources=Path(sources or env.get("MONITOR_SOURCES") or "./sources.yaml"),
+            rules=Path(rules or env.get("MONITOR_RULES") or "./rules"),
+            tz=env.get("MONITOR_TZ") or "Asia/Seoul",
+        )
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+class Strict(BaseModel):
+    """Base for config models: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpConfig(Strict):
+    """The shared HTTP client's manners (top-level `http:` in sources.yaml)."""
+
+    user_agent: StrictStr = "policy-monitor/0.1"
+    contact: StrictStr = "https://github.com/policy-monitor/policy-monitor"
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(30.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    backoff: float = Field(2.0, ge=0)
+    max_retry_after: float = Field(120.0, ge=0, le=120)
+    max_bytes: int = Field(20_000_000, gt=0)
+    host_spacing: float = Field(1.0, ge=0)
+
+    @property
+    def ua(self) -> str:
+        """The User-Agent header: project name and version plus a contact URL."""
+        return f"{self.user_agent} (+{self.contact})"
+
+
+class SourceConfig(BaseModel):
+    """One entry of sources.yaml; kind-specific keys land in `options`."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: StrictStr
+    kind: StrictStr
+    name: StrictStr
+    url: StrictStr
+    interval: StrictStr | int = "1h"
+    enabled: bool = True
+    backfill_days: int = Field(3, ge=0)
+    ignore_robots: bool = False
+    allow_empty: bool = False
+    headers: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    read_timeout: float | None = Field(None, gt=0)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG.match(v):
+            raise ValueError("must be a slug: lower-case letters, digits, '-' or '_'")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: str | int) -> str | int:
+        if parse_duration(v).total_seconds() < 60:
+            raise ValueError("must be at least 1m")
+        return v
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Kind-specific keys (validated by the kind's Options model)."""
+        return dict(self.model_extra or {})
+
+    @property
+    def interval_seconds(self) -> int:
+        """The polling interval in seconds."""
+        return int(parse_duration(self.interval).total_seconds())
+
+
+class SourcesFile(Strict):
+    """The whole sources.yaml."""
+
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    sources: list[SourceConfig]
+
+
+class Examples(Strict):
+    """Titles a rule must and must not match, checked by `monitor rules check`."""
+
+    match: list[StrictStr] = Field(default_factory=list)
+    no_match: list[StrictStr] = Field(default_factory=list)
+
+
+class RuleConfig(Strict):
+    """One watch rule."""
+
+    id: StrictStr
+    description: StrictStr | None = None
+    any: list[StrictStr] | None = None
+    all: list[StrictStr] = Field(default_factory=list)
+    none: list[StrictStr] = Field(default_factory=list)
+    regex: list[StrictStr] = Field(default_factory=list)
+    fields: list[Literal["title", "summary", "body", "committee", "proposer"]] = Field(
+        default_factory=lambda: ["title", "summary"]
+    )
+    sources: list[StrictStr] | None = None
+    priority: Priority = "normal"
+    examples: Examples = Field(default_factory=Examples)
+
+    @field_validator("regex", mode="before")
+    @classmethod
+    def _one_regex(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class TopicFile(Strict):
+    """One rules/*.yaml file: a topic and its rules."""
+
+    topic: StrictStr
+    label: StrictStr
+    description: StrictStr | None = None
+    channel: StrictStr | None = None
+    none: list[StrictStr] = Field(default_factory=list)
+    rules: list[RuleConfig] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """All topic files, validated."""
+
+    topics: tuple[TopicFile, ...]
+    files: dict[str, Path]
+
+    def label(self, topic: str) -> str:
+        """The Korean label of a topic id (the id itself when unknown)."""
+        for t in self.topics:
+            if t.topic == topic:
+                return t.label
+        return topic
+
+
+# --- error messages ---------------------------------------------------------------------------
+
+
+def display_path(path: Path) -> str:
+    """A path as the user typed it or relative to the working directory."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _did_you_mean(key: str, model: type[BaseModel]) -> str:
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
+    """Turn one pydantic error into words a staff member can act on."""
+    kind = err["type"]
+    loc = [str(p) for p in err["loc"]]
+    field = ".".join(loc)
+    if kind == "extra_forbidden":
+        return f"unknown key '{loc[-1]}'{_did_you_mean(loc[-1], model)}"
+    if kind == "missing":
+        return f"missing required key '{field}'"
+    if kind in ("string_type", "string_sub_type"):
+        return f'{field}: must be text, got {err["input"]!r} (put it in quotes, e.g. "yes", "2026")'
+    if kind == "literal_error":
+        return f"{field}: {err['input']!r} is not allowed; {err['msg'].lower()}"
+    if kind == "too_short":
+        return f"{field}: must not be empty"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{field}: {msg}"
+
+
+def _entry_messages(
+    where: str,
+    exc: ValidationError,
+    raw: dict[str, Any],
+    list_key: str,
+    noun: str,
+    item_model: type[BaseModel],
+    top_model: type[BaseModel],
+) -> list[str]:
+    """Messages for one file's validation errors, each naming the entry (rule/source id)."""
+    errors = exc.errors()
+    messages: list[str] = []
+    entries = raw.get(list_key) if isinstance(raw.get(list_key), list) else []
+    for err in errors:
+        loc = err["loc"]
+        if len(loc) >= 3 and loc[0] == list_key and isinstance(loc[1], int):
+            entry = entries[loc[1]] if loc[1] < len(entries) else {}
+            ident = entry.get("id") if isinstance(entry, dict) else None
+            label = f"{noun} '{ident}'" if ident else f"{noun} #{loc[1] + 1}"
+            sub = dict(err, loc=loc[2:])
+            model = item_model
+            if len(loc) >= 4 and loc[2] == "examples":
+                model, sub = Examples, dict(err, loc=loc[3:])
+            messages.append(f"{where}: {label}: {_describe(sub, model)}")
+        elif len(loc) == 2 and loc[0] == list_key and isinstance(loc[1], int):
+            messages.append(f"{where}: {noun} #{loc[1] + 1}: must be a mapping of keys")
+        else:
+            messages.append(f"{where}: {_describe(err, top_model)}")
+    return messages
+
+
+def _read_yaml(path: Path) -> Any:
+    where = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError(f"{where}: file not found") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{where}: not UTF-8 text; save the file as UTF-8") from e
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{where}: {line}YAML syntax error: {problem}") from e
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+
+def load_sources(path: Path) -> SourcesFile:
+    """Load and validate sources.yaml (a list, or a mapping with `http:` and `sources:`)."""
+    where = display_path(path)
+    raw = _read_yaml(path)
+    if isinstance(raw, list):
+        raw = {"sources": raw}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a list of sources or a mapping with 'sources:'")
+    try:
+        parsed = SourcesFile.model_validate(raw)
+    except ValidationError as e:
+        msgs = _entry_messages(where, e, raw, "sources", "source", SourceConfig, SourcesFile)
+        raise ConfigError("\n".join(msgs)) from None
+    _check_sources(where, parsed)
+    return parsed
+
+
+def _check_sources(where: str, parsed: SourcesFile) -> None:
+    from monitor.sources import KINDS  # late: kinds import config types
+
+    seen: set[str] = set()
+    msgs: list[str] = []
+    for src in parsed.sources:
+        label = f"{where}: source '{src.id}'"
+        if src.id in seen:
+            msgs.append(f"{label}: duplicate id (each source needs its own id)")
+        seen.add(src.id)
+        kind = KINDS.get(src.kind)
+        if kind is None:
+            close = difflib.get_close_matches(src.kind, list(KINDS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            msgs.append(f"{label}: kind: unknown kind '{src.kind}'{hint}; known: {', '.join(sorted(KINDS))}")
+            continue
+        try:
+            kind.Options.model_validate(src.options)
+        except ValidationError as e:
+            for err in e.errors():
+                model = kind.Options
+                if err["type"] == "extra_forbidden":
+                    key = str(err["loc"][-1])
+                    choices = list(SourceConfig.model_fields) + list(model.model_fields)
+                    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    msgs.append(f"{label}: unknown key '{key}'{hint}")
+                else:
+                    msgs.append(f"{label}: {_describe(err, model)}")
+    if msgs:
+        raise ConfigError("\n".join(msgs))
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def load_rules(path: Path, source_ids: set[str] | None = None) -> RuleSet:
+    """Load and validate every rules/*.yaml file (or one file)."""
+    files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    if not path.exists():
+        raise ConfigError(f"{display_path(path)}: rules folder not found")
+    if not files:
+        raise ConfigError(f"{display_path(path)}: no rule files (*.yaml) found")
+    topics: list[TopicFile] = []
+    where_of: dict[str, Path] = {}
+    msgs: list[str] = []
+    rule_home: dict[str, str] = {}
+    for file in files:
+        where = display_path(file)
+        raw = _read_yaml(file)
+        if not isinstance(raw, dict):
+            msgs.append(f"{where}: expected a mapping with 'topic:', 'label:' and 'rules:'")
+            continue
+        try:
+            topic = TopicFile.model_validate(raw)
+        except ValidationError as e:
+            msgs.extend(_entry_messages(where, e, raw, "rules", "rule", RuleConfig, TopicFile))
+            continue
+        if topic.topic in where_of:
+            msgs.append(
+                f"{where}: topic: '{topic.topic}' is already defined in {display_path(where_of[topic.topic])}"
+            )
+        if not SLUG.match(topic.topic):
+            msgs.append(f"{where}: topic: '{topic.topic}' must be a slug like 'cooperatives'")
+        where_of[topic.topic] = file
+        msgs.extend(_check_topic(where, topic, rule_home, source_ids))
+        topics.append(topic)
+    if msgs:
+        raise ConfigError("\n".join(msgs))
+    return RuleSet(tuple(topics), where_of)
+
+
+def _check_terms(label: str, key: str, terms: list[str] | None) -> list[str]:
+    if terms is None:
+        return []
+    if not terms:
+        return [f"{label}: {key}: the term list is empty; add terms or remove '{key}:'"]
+    return [
+        f"{label}: {key}: term {t!r} is empty after removing spaces and punctuation"
+        for t in terms
+        if not normalize(t)
+    ]
+
+
+def _check_topic(
+    where: str, topic: TopicFile, rule_home: dict[str, str], source_ids: set[str] | None
+) -> list[str]:
+    msgs = _check_terms(f"{where}: topic '{topic.topic}'", "none", topic.none or None)
+    for rule in topic.rules:
+        label = f"{where}: rule '{rule.id}'"
+        if rule.id in rule_home:
+            msgs.append(f"{label}: duplicate rule id (also in {rule_home[rule.id]})")
+        rule_home[rule.id] = where
+        if rule.any is None and not rule.regex:
+            msgs.append(f"{label}: any: missing; a rule needs 'any:' terms or a 'regex:'")
+        msgs += _check_terms(label, "any", rule.any)
+        msgs += _check_terms(label, "all", rule.all if "all" in rule.model_fields_set else None)
+        msgs += _check_terms(label, "none", rule.none if "none" in rule.model_fields_set else None)
+        for pattern in rule.regex:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                msgs.append(f"{label}: regex: invalid regular expression {pattern!r}: {e}")
+        if not rule.fields:
+            msgs.append(f"{label}: fields: must not be empty")
+        if rule.sources is not None and source_ids is not None:
+            from monitor.sources import KINDS
+
+            for s in rule.sources:
+                if s not in source_ids and s not in KINDS:
+                    msgs.append(f"{label}: sources: '{s}' is neither a source id nor a kind")
+    return msgs

@@ -1,0 +1,320 @@
+"""The one HTTP client: honest UA, timeouts, retries, conditional GET, size cap, robots.txt."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import random
+import re
+import threading
+import time
+import urllib.robotparser
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from charset_normalizer import from_bytes
+
+from monitor.config import HttpConfig
+from monitor.errors import FetchError, RobotsDisallowed
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+ROBOTS_TTL = 6 * 3600.0
+
+# Every label Korean sites use for EUC-KR means Microsoft's superset in practice (UHC
+# syllables such as 똠 or 햏 are not in EUC-KR proper), so decode them all as cp949.
+_KOREAN_LABELS = {
+    "euc-kr", "euckr", "euc_kr", "ks_c_5601-1987", "ks_c_5601", "ksc5601", "ksc_5601",
+    "korean", "csEUCKR", "x-windows-949", "windows-949", "cp949", "ms949", "uhc", "x-uhc",
+}  # fmt: skip
+_KOREAN_LABELS = {label.lower() for label in _KOREAN_LABELS}
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)["']""")
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def canonical_charset(label: str | None) -> str | None:
+    """Map a charset label to a Python codec name (EUC-KR family → cp949); None if unknown."""
+    if not label:
+        return None
+    label = label.strip().strip("'\"").lower()
+    if label in _KOREAN_LABELS:
+        return "cp949"
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def header_charset(headers: Mapping[str, str]) -> str | None:
+    """The charset parameter of a Content-Type header."""
+    ctype = headers.get("Content-Type") or headers.get("content-type") or ""
+    m = re.search(r"charset\s*=\s*([^;\s]+)", ctype, re.I)
+    return canonical_charset(m.group(1)) if m else None
+
+
+def sniff_charset(content: bytes, headers: Mapping[str, str]) -> tuple[str, str]:
+    """Choose how to decode a body; returns (codec, how it was chosen)."""
+    # Order (after changedetection.io's): the HTTP header, a BOM, what the document declares,
+    # then detection. A declared charset that fails to decode is ignored: korea.kr declared
+    # one charset and sent UTF-8 (../shared/sources/MINISTRIES.md §1.3).
+    candidates: list[tuple[str | None, str]] = [(header_charset(headers), "header")]
+    for bom, name in _BOMS:
+        if content.startswith(bom):
+            candidates.append((name, "bom"))
+    head = content[:4096]
+    for pattern, how in ((_XML_DECL, "xml"), (_META_CHARSET, "meta")):
+        m = pattern.search(head)
+        if m:
+            candidates.append((canonical_charset(m.group(1).decode("ascii", "replace")), how))
+    for codec, how in candidates:
+        if codec:
+            try:
+                content.decode(codec)
+                return codec, how
+            except UnicodeDecodeError:
+                continue
+    for codec in ("utf-8", "cp949"):
+        try:
+            content.decode(codec)
+            return codec, "detected"
+        except UnicodeDecodeError:
+            continue
+    best = from_bytes(content).best()
+    return (canonical_charset(best.encoding) or "utf-8") if best else "utf-8", "guessed"
+
+
+def decode_body(content: bytes, headers: Mapping[str, str]) -> str:
+    """Decode a response body to text using sniff_charset."""
+    codec, _ = sniff_charset(content, headers)
+    return content.decode(codec, errors="replace")
+
+
+@dataclass
+class Response:
+    """What a fetch returned: status, headers and the whole (capped) body."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    attempts: int = 1
+
+    @property
+    def not_modified(self) -> bool:
+        """True for a 304 answer to a conditional GET."""
+        return self.status == 304
+
+    @property
+    def etag(self) -> str | None:
+        """The ETag validator, if the server sent one."""
+        return self.headers.get("ETag")
+
+    @property
+    def last_modified(self) -> str | None:
+        """The Last-Modified validator, if the server sent one."""
+        return self.headers.get("Last-Modified")
+
+    def text(self) -> str:
+        """The body as text (header → BOM → declared → detected charset)."""
+        return decode_body(self.content, self.headers)
+
+
+@dataclass
+class _Robots:
+    parser: urllib.robotparser.RobotFileParser | None  # None = everything allowed
+    fetched: float
+
+
+@dataclass
+class HttpClient:
+    """A polite, thread-safe HTTP client shared by every source."""
+
+    config: HttpConfig = field(default_factory=HttpConfig)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    session: requests.Session = field(default_factory=requests.Session)
+    requests_made: int = 0
+
+    def __post_init__(self) -> None:
+        self.session.headers["User-Agent"] = self.config.ua
+        self.session.headers["Accept-Language"] = "ko-KR,ko;q=0.9"
+        self.session.max_redirects = 5
+        self._lock = threading.Lock()
+        self._host_locks: dict[str, threading.Lock] = {}
+        self._last_request: dict[str, float] = {}
+        self._robots: dict[str, _Robots] = {}
+
+    # -- public -------------------------------------------------------------------------------
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        read_timeout: float | None = None,
+        ignore_robots: bool = False,
+        retry_on: frozenset[int] = frozenset(),
+        method: str = "GET",
+        data: Mapping[str, Any] | None = None,
+    ) -> Response:
+        """Fetch a URL; raises FetchError for anything that is not 2xx/304 after retries."""
+        if not ignore_robots:
+            self.check_robots(url)
+        send = dict(headers or {})
+        if etag:
+            send["If-None-Match"] = etag
+        if last_modified:
+            send["If-Modified-Since"] = last_modified
+        return self._fetch(
+            method, url, params=params, headers=send, data=data,
+            read_timeout=read_timeout, retry_on=RETRY_STATUSES | retry_on,
+        )  # fmt: skip
+
+    def check_robots(self, url: str) -> None:
+        """Raise RobotsDisallowed when the host's robots.txt forbids our agent this URL."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        with self._lock:
+            cached = self._robots.get(origin)
+        if cached is None or self.clock() - cached.fetched > ROBOTS_TTL:
+            cached = _Robots(self._load_robots(origin), self.clock())
+            with self._lock:
+                self._robots[origin] = cached
+        agent = self.config.user_agent.split("/")[0]
+        if cached.parser is not None and not cached.parser.can_fetch(agent, url):
+            raise RobotsDisallowed(
+                f"robots.txt of {origin} disallows {parts.path or '/'}; the source is skipped "
+                "(set 'ignore_robots: true' only with the site's permission)"
+            )
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | None:
+        # RFC 9309 §2.3.1: 4xx means no restrictions; 5xx or an unreachable server means
+        # assume complete disallow (the source fails this run and is retried on the next).
+        try:
+            resp = self._fetch("GET", f"{origin}/robots.txt", allow_status=range(400, 500))
+        except FetchError as e:
+            raise FetchError(f"robots.txt of {origin} could not be read ({e}); not polling") from e
+        if resp.status >= 400:
+            return None
+        parser = urllib.robotparser.RobotFileParser()
+        parser.parse(resp.text().splitlines())
+        return parser
+
+    def _space(self, host: str) -> None:
+        """Keep the configured minimum spacing between requests to one host."""
+        with self._lock:
+            lock = self._host_locks.setdefault(host, threading.Lock())
+        with lock:
+            last = self._last_request.get(host)
+            if last is not None:
+                wait = self.config.host_spacing - (self.clock() - last)
+                if wait > 0:
+                    self.sleep(wait)
+            self._last_request[host] = self.clock()
+
+    def _retry_wait(self, attempt: int, resp: requests.Response | None) -> float:
+        header = resp.headers.get("Retry-After") if resp is not None else None
+        if header:
+            wait = _parse_retry_after(header)
+            if wait is not None:
+                return min(wait, self.config.max_retry_after)
+        base = self.config.backoff * (2**attempt)
+        return min(base + random.uniform(0, base / 2), self.config.max_retry_after)
+
+    def _fetch(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | None = None,
+        read_timeout: float | None = None,
+        retry_on: frozenset[int] = RETRY_STATUSES,
+        allow_status: range | None = None,
+    ) -> Response:
+        timeout = (self.config.connect_timeout, read_timeout or self.config.read_timeout)
+        host = urlsplit(url).netloc
+        attempts = self.config.retries + 1
+        for attempt in range(attempts):
+            self._space(host)
+            last = attempt == attempts - 1
+            try:
+                resp = self.session.request(
+                    method, url, params=params, headers=headers, data=data,
+                    timeout=timeout, stream=True,
+                )  # fmt: skip
+                with self._lock:
+                    self.requests_made += 1
+            except requests.exceptions.InvalidSchema as e:
+                raise FetchError(f"refused to follow a non-http(s) URL from {url}: {e}") from e
+            except requests.exceptions.TooManyRedirects as e:
+                raise FetchError(f"too many redirects from {url}") from e
+            except (requests.ConnectionError, requests.Timeout) as e:
+                what = "timed out" if isinstance(e, requests.Timeout) else "connection failed"
+                if last:
+                    raise FetchError(f"{what} after {attempts} attempts: {url}") from e
+                self.sleep(self._retry_wait(attempt, None))
+                continue
+            try:
+                if resp.status_code in retry_on and not last:
+                    wait = self._retry_wait(attempt, resp)
+                    log.info("HTTP %s from %s; retrying in %.1fs", resp.status_code, url, wait)
+                    self.sleep(wait)
+                    continue
+                ok = resp.status_code < 400 or (allow_status and resp.status_code in allow_status)
+                if not ok:
+                    raise FetchError(
+                        f"HTTP {resp.status_code} {resp.reason or ''} from {url}".replace("  ", " "),
+                        status=resp.status_code,
+                    )
+                content = b"" if resp.status_code == 304 else self._read_capped(resp, url)
+                return Response(resp.url, resp.status_code, resp.headers, content, attempt + 1)
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as e:
+                # the body itself broke off (reset, read timeout): retry like a failed connect
+                if last:
+                    raise FetchError(f"reading the body failed after {attempts} attempts: {url}") from e
+                self.sleep(self._retry_wait(attempt, None))
+            finally:
+                resp.close()
+        raise FetchError(f"gave up on {url}")  # pragma: no cover - loop always returns/raises
+
+    def _read_capped(self, resp: requests.Response, url: str) -> bytes:
+        cap = self.config.max_bytes
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError(f"response from {url} is {int(declared):,} bytes; the cap is {cap:,}")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_content(65536):
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(f"response from {url} exceeds the size cap of {cap:,} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _parse_retry_after(value: str) -> float | None:
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,142 @@
+"""Poll one source: fetch → parse → store the diff → events → match, in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from monitor.config import SourceConfig
+from monitor.errors import MonitorError, RobotsDisallowed
+from monitor.http import HttpClient
+from monitor.rules import Matcher
+from monitor.sources import KINDS, Batch, PollContext
+from monitor.store import Store
+from monitor.text import iso, now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollOutcome:
+    """The result of polling one source, as shown in `monitor poll`."""
+
+    source: str
+    name: str
+    status: str  # ok | not_modified | failed | blocked
+    run_id: int
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    flagged: int = 0
+    announced: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    http_status: int | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when the source did not deliver (failed, or blocked by robots.txt)."""
+        return self.status in ("failed", "blocked")
+
+
+def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher: Matcher) -> PollOutcome:
+    """Poll one source; any failure is recorded and returned, never raised."""
+    run_id = store.begin_run(source.id)
+    outcome = PollOutcome(source.id, source.name, "failed", run_id)
+    started = time.monotonic()
+    state = store.state(source.id)
+    kind = KINDS[source.kind]
+    requests_before = client.requests_made
+    try:
+        ctx = PollContext(
+            source=source,
+            options=kind.Options.model_validate(source.options),
+            client=client,
+            etag=state.get("etag"),
+            last_modified=state.get("last_modified"),
+            known=lambda key: store.known_hash(source.id, key),
+        )
+        batch = kind.poll(ctx)
+        outcome.http_status, outcome.warnings = batch.http_status, list(batch.warnings)
+        outcome.requests = client.requests_made - requests_before
+        _store_batch(source, store, matcher, batch, state, outcome)
+    except RobotsDisallowed as e:
+        outcome.status, outcome.error = "blocked", str(e)
+    except MonitorError as e:
+        outcome.status, outcome.error = "failed", f"{type(e).__name__}: {e}"
+        outcome.http_status = getattr(e, "status", None) or outcome.http_status
+    except Exception as e:  # the job boundary: record and go on with the other sources
+        log.exception("source %s run %s: unexpected error", source.id, run_id)
+        outcome.status, outcome.error = "failed", f"unexpected {type(e).__name__}: {e}"
+    outcome.seconds = round(time.monotonic() - started, 3)
+    if outcome.failed:
+        outcome.requests = client.requests_made - requests_before
+        with store.atomic():
+            store.finish_run(
+                run_id, outcome.status, error=outcome.error, http_status=outcome.http_status,
+                requests=outcome.requests, warnings=outcome.warnings,
+            )  # fmt: skip
+            store.record_failure(source.id, outcome.status, outcome.error or "")
+        log.warning("source %s run %s %s: %s", source.id, run_id, outcome.status, outcome.error)
+    else:
+        log.info(
+            "source %s run %s %s: fetched=%d new=%d updated=%d flagged=%d",
+            source.id, run_id, outcome.status, outcome.fetched, outcome.new, outcome.updated,
+            outcome.flagged,
+        )  # fmt: skip
+    return outcome
+
+
+def _store_batch(
+    source: SourceConfig, store: Store, matcher: Matcher, batch: Batch, state: dict[str, Any],
+    outcome: PollOutcome,
+) -> None:  # fmt: skip
+    """Write a successful batch, its events, matches, state and run row in one transaction."""
+    stamp = iso(now())
+    with store.atomic():
+        if batch.not_modified:
+            outcome.status = "not_modified"
+        else:
+            outcome.status = "ok"
+            baseline = not state.get("baseline_at")
+            # First poll of a new source: store everything, announce only the recent past.
+            announce_after = now() - timedelta(days=source.backfill_days) if baseline else None
+            result = store.apply_items(
+                source.id, batch.items, run_id=outcome.run_id, announce_after=announce_after
+            )
+            outcome.fetched, outcome.new, outcome.updated = (
+                len(batch.items), result.new, result.updated,
+            )  # fmt: skip
+            for event in result.events:
+                matches = matcher.match_item(event.item, source.id, source.kind)
+                if matches:
+                    store.add_matches(event.id, event.item_id, matches)
+                    outcome.flagged += 1
+                outcome.announced += int(event.announce)
+        state_update = dict(
+            last_run_at=stamp, last_success_at=stamp, last_status=outcome.status,
+            last_error=None, consecutive_failures=0,
+        )  # fmt: skip
+        if not batch.not_modified:
+            state_update.update(
+                etag=batch.etag, last_modified=batch.last_modified,
+                last_item_count=len(batch.items), baseline_at=state.get("baseline_at") or stamp,
+            )  # fmt: skip
+        store.save_state(source.id, **state_update)
+        store.finish_run(
+            outcome.run_id, outcome.status, http_status=batch.http_status,
+            fetched=outcome.fetched, new=outcome.new, updated=outcome.updated,
+            flagged=outcome.flagged, warnings=outcome.warnings, requests=outcome.requests,
+        )  # fmt: skip
+
+
+def poll_sources(
+    sources: list[SourceConfig], store: Store, client: HttpClient, matcher: Matcher
+) -> list[PollOutcome]:
+    """Poll several sources one after another; one failing never stops the others."""
+    return [poll_source(s, store, client, matcher) for s in sources]

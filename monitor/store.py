@@ -1,0 +1,389 @@
+"""SQLite storage: schema, migrations and every SQL statement (the store never fetches)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from monitor.rules import Match
+from monitor.sources.base import Item
+from monitor.text import iso, now
+
+# Each migration runs in one transaction together with the user_version bump; never edit a
+# shipped migration, add the next one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        title TEXT NOT NULL,
+        url TEXT,
+        summary TEXT NOT NULL DEFAULT '',
+        body TEXT NOT NULL DEFAULT '',
+        published_at TEXT,
+        published_raw TEXT,
+        first_seen_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        fields TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (source, key)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        http_status INTEGER,
+        requests INTEGER NOT NULL DEFAULT 0,
+        fetched INTEGER NOT NULL DEFAULT 0,
+        new INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL DEFAULT 0,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        warnings TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX runs_source ON runs (source, id);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items (id),
+        type TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        detail TEXT NOT NULL DEFAULT '{}',
+        announce INTEGER NOT NULL DEFAULT 1,
+        run_id INTEGER REFERENCES runs (id),
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX events_item ON events (item_id);
+    CREATE TABLE matches (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events (id),
+        item_id INTEGER NOT NULL REFERENCES items (id),
+        rule TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        field TEXT NOT NULL,
+        terms TEXT NOT NULL,
+        snippet TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (event_id, rule)
+    );
+    CREATE INDEX matches_item ON matches (item_id);
+    CREATE TABLE source_state (
+        source TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        baseline_at TEXT,
+        last_run_at TEXT,
+        last_success_at TEXT,
+        last_status TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_item_count INTEGER
+    );
+    """,
+)
+
+ITEM_COLUMNS = "title, url, summary, body, published_at, published_raw, content_hash, fields"
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event just recorded, with the item it is about."""
+
+    id: int
+    item_id: int
+    type: str
+    announce: bool
+    item: Item
+
+
+@dataclass
+class ApplyResult:
+    """What storing one batch did."""
+
+    new: int = 0
+    updated: int = 0
+    seen: int = 0
+    events: tuple[Event, ...] = ()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class Store:
+    """One SQLite file in WAL mode; one Store (connection) per thread or job."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(self.path)
+        conn = self.db.conn
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=10000")
+        self.migrate()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[Store]:
+        """Group statements into one transaction (nested blocks use savepoints)."""
+        with self.db.atomic():
+            yield self
+
+    # -- schema -------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """The schema version (PRAGMA user_version)."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Apply pending migrations, each in its own transaction."""
+        for number, script in enumerate(MIGRATIONS, start=1):
+            if self.version >= number:
+                continue
+            with self.db.atomic():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    # -- runs and source state ----------------------------------------------------------------
+
+    def begin_run(self, source: str) -> int:
+        """Record the start of a poll (committed at once) and close runs left by a crash."""
+        stamp = iso(now())
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE runs SET status = 'aborted', finished_at = ?, "
+                "error = 'the process stopped during this poll' "
+                "WHERE source = ? AND status = 'running'",
+                [stamp, source],
+            )
+            cur = self.db.execute(
+                "INSERT INTO runs (source, started_at, status) VALUES (?, ?, 'running')",
+                [source, stamp],
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, **values: Any) -> None:
+        """Close a run with its outcome and counts."""
+        values = {k: (_json(v) if k == "warnings" else v) for k, v in values.items()}
+        values.update(status=status, finished_at=iso(now()))
+        sets = ", ".join(f"{k} = ?" for k in values)
+        self.db.execute(f"UPDATE runs SET {sets} WHERE id = ?", [*values.values(), run_id])
+
+    def state(self, source: str) -> dict[str, Any]:
+        """The source's state row (empty dict before its first poll)."""
+        row = self.db.execute("SELECT * FROM source_state WHERE source = ?", [source]).fetchone()
+        if row is None:
+            return {}
+        cols = [c[0] for c in self.db.execute("SELECT * FROM source_state LIMIT 0").description]
+        return dict(zip(cols, row, strict=True))
+
+    def save_state(self, source: str, **values: Any) -> None:
+        """Update (or create) the source's state row."""
+        self.db["source_state"].upsert({"source": source, **values}, pk="source")
+
+    def record_failure(self, source: str, status: str, error: str) -> int:
+        """Count one more consecutive failure; returns the new count."""
+        failures = int(self.state(source).get("consecutive_failures") or 0) + 1
+        self.save_state(
+            source,
+            last_run_at=iso(now()),
+            last_status=status,
+            last_error=error,
+            consecutive_failures=failures,
+        )
+        return failures
+
+    # -- items and events ---------------------------------------------------------------------
+
+    def known_hash(self, source: str, key: str) -> str | None:
+        """The stored content hash of an item, or None if we have never seen it."""
+        row = self.db.execute(
+            "SELECT content_hash FROM items WHERE source = ? AND key = ?", [source, key]
+        ).fetchone()
+        return row[0] if row else None
+
+    def apply_items(
+        self, source: str, items: Sequence[Item], *, run_id: int, announce_after: datetime | None
+    ) -> ApplyResult:
+        """Store a batch: insert new items, update changed ones, record `new`/`updated` events.
+
+        `announce_after` is set on a source's first (baseline) poll: only items published
+        after it are announced. Call inside `atomic()`.
+        """
+        stamp = iso(now())
+        result = ApplyResult()
+        events: list[Event] = []
+        for item in items:
+            digest = item.content_hash()
+            row = self.db.execute(
+                "SELECT id, content_hash, title FROM items WHERE source = ? AND key = ?",
+                [source, item.key],
+            ).fetchone()
+            values = [
+                item.title, item.url, item.summary, item.body, iso(item.published_at),
+                item.published_raw, digest, _json(item.fields),
+            ]  # fmt: skip
+            if row is None:
+                cur = self.db.execute(
+                    f"INSERT INTO items (source, key, {ITEM_COLUMNS}, first_seen_at, last_seen_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [source, item.key, *values, stamp, stamp],
+                )
+                item_id = int(cur.lastrowid or 0)
+                announce = announce_after is None or (
+                    item.published_at is not None and item.published_at >= announce_after
+                )
+                type_ = "new"
+                event = self.add_event(item_id, type_, f"{item_id}:new", {}, run_id, announce)
+                result.new += 1
+            elif row[1] != digest:
+                item_id = int(row[0])
+                assignments = ", ".join(f"{c.strip()} = ?" for c in ITEM_COLUMNS.split(","))
+                self.db.execute(
+                    f"UPDATE items SET {assignments}, last_seen_at = ? WHERE id = ?",
+                    [*values, stamp, item_id],
+                )
+                detail = {"from": {"title": row[2]}, "to": {"title": item.title}}
+                key = f"{item_id}:updated:{row[1]}:{digest}"
+                type_, announce = "updated", True
+                event = self.add_event(item_id, type_, key, detail, run_id, announce)
+                result.updated += 1
+            else:
+                self.db.execute("UPDATE items SET last_seen_at = ? WHERE id = ?", [stamp, int(row[0])])
+                result.seen += 1
+                continue
+            if event is not None:
+                events.append(Event(event, item_id, type_, announce, item))
+        result.events = tuple(events)
+        return result
+
+    def add_event(
+        self, item_id: int, type_: str, dedupe_key: str, detail: dict[str, Any],
+        run_id: int | None, announce: bool = True,
+    ) -> int | None:  # fmt: skip
+        """Record an event once; returns its id, or None if that event exists already."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO events (item_id, type, dedupe_key, detail, announce, run_id, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [item_id, type_, dedupe_key, _json(detail), int(announce), run_id, iso(now())],
+        )
+        return int(cur.lastrowid) if cur.rowcount == 1 and cur.lastrowid else None
+
+    def add_matches(self, event_id: int, item_id: int, matches: Sequence[Match]) -> None:
+        """Record which rules fired on an event, with the why."""
+        stamp = iso(now())
+        for m in matches:
+            self.db.execute(
+                "INSERT OR IGNORE INTO matches (event_id, item_id, rule, topic, priority, field, "
+                "terms, snippet, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [event_id, item_id, m.rule, m.topic, m.priority, m.field, _json(list(m.terms)),
+                 m.snippet, stamp],
+            )  # fmt: skip
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a query and return rows as dicts."""
+        cur = self.db.execute(sql, list(params))
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def items(
+        self, *, topic: str | None = None, since: timedelta | None = None, flagged: bool = False,
+        source: str | None = None, limit: int | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Stored items, newest first, each with its matches (the latest per rule)."""
+        where, params = ["1 = 1"], []
+        if since is not None:
+            where.append("i.first_seen_at >= ?")
+            params.append(iso(now() - since))
+        if source:
+            where.append("i.source = ?")
+            params.append(source)
+        if flagged or topic:
+            where.append("EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id"
+                         + (" AND m.topic = ?" if topic else "") + ")")  # fmt: skip
+            if topic:
+                params.append(topic)
+        sql = (
+            f"SELECT i.* FROM items i WHERE {' AND '.join(where)} "
+            "ORDER BY COALESCE(i.published_at, i.first_seen_at) DESC, i.id DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        items = self.rows(sql, params)
+        by_id = {it["id"]: it for it in items}
+        for it in items:
+            it["fields"] = json.loads(it["fields"] or "{}")
+            it["matches"] = []
+        if by_id:
+            marks = ",".join("?" * len(by_id))
+            for m in self.rows(
+                f"SELECT * FROM matches WHERE item_id IN ({marks}) ORDER BY id DESC", list(by_id)
+            ):
+                target = by_id[m["item_id"]]
+                if any(x["rule"] == m["rule"] for x in target["matches"]):
+                    continue
+                m["terms"] = json.loads(m["terms"])
+                target["matches"].append(m)
+        return items
+
+    def events(
+        self, *, since: timedelta | None = None, type_: str | None = None,
+        source: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Recorded events with their item's source, key and title, oldest first."""
+        where, params = ["1 = 1"], []
+        if since is not None:
+            where.append("e.created_at >= ?")
+            params.append(iso(now() - since))
+        if type_:
+            where.append("e.type = ?")
+            params.append(type_)
+        if source:
+            where.append("i.source = ?")
+            params.append(source)
+        rows = self.rows(
+            "SELECT e.id, e.type, e.detail, e.announce, e.created_at, e.run_id, i.source, "
+            "i.key, i.title, i.url FROM events e JOIN items i ON i.id = e.item_id "
+            f"WHERE {' AND '.join(where)} ORDER BY e.id",
+            params,
+        )
+        for r in rows:
+            r["detail"] = json.loads(r["detail"])
+            r["announce"] = bool(r["announce"])
+        return rows
+
+    def last_runs(self) -> dict[str, dict[str, Any]]:
+        """The latest run of every source."""
+        rows = self.rows(
+            "SELECT r.* FROM runs r JOIN (SELECT source, MAX(id) AS id FROM runs GROUP BY source)"
+            " last ON last.id = r.id"
+        )
+        return {r["source"]: r for r in rows}
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the main tables."""
+        return {
+            t: int(self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
+            for t in ("items", "events", "matches", "runs")
+        }
