@@ -202,7 +202,8 @@ def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
     """Turn one pydantic error into words a staff member can act on."""
     kind = err["type"]
     loc = [str(p) for p in err["loc"]]
-    field = ".".join(loc)
+    # ("any", 0) reads as "any item 1": staff count from one and do not know dotted paths
+    field = " ".join(f"item {p + 1}" if isinstance(p, int) else str(p) for p in err["loc"])
     if kind == "extra_forbidden":
         return f"unknown key '{loc[-1]}'{_did_you_mean(loc[-1], model)}"
     if kind == "missing":

@@ -95,6 +95,18 @@ def decode_body(content: bytes, headers: Mapping[str, str]) -> str:
     return content.decode(codec, errors="replace")
 
 
+def utf8_xml(content: bytes, headers: Mapping[str, str]) -> bytes:
+    """Re-encode an XML document as UTF-8 with a matching declaration.
+
+    XML parsers trust the declared encoding; a feed that declares euc-kr but uses cp949-only
+    syllables (똠, 햏) then fails and feedparser falls back to windows-1252 mojibake.
+    """
+    codec, _ = sniff_charset(content, headers)
+    text = content.decode(codec, errors="replace").lstrip("\ufeff")
+    text = re.sub(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""", r'\1"utf-8"', text, count=1)
+    return text.encode("utf-8")
+
+
 @dataclass
 class Response:
     """What a fetch returned: status, headers and the whole (capped) body."""

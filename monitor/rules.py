@@ -63,8 +63,8 @@ class Matcher:
                 rule = _Rule(
                     config=cfg,
                     topic=topic.topic,
-                    any={normalize(t): t for t in cfg.any or []},
-                    all={normalize(t): t for t in cfg.all},
+                    any=_spellings(cfg.any or []),
+                    all=_spellings(cfg.all),
                     none=frozenset(normalize(t) for t in [*topic.none, *cfg.none]),
                     regex=tuple(re.compile(p, re.IGNORECASE) for p in cfg.regex),
                     sources=frozenset(cfg.sources) if cfg.sources is not None else None,
@@ -171,6 +171,14 @@ class Matcher:
             terms=tuple(dict.fromkeys(terms)),
             snippet=_source_snippet(scans[name].folded, s, e),
         )
+
+
+def _spellings(terms: Iterable[str]) -> dict[str, str]:
+    """Folded term → the first spelling the rule file gives for it."""
+    out: dict[str, str] = {}
+    for term in terms:
+        out.setdefault(normalize(term), term)
+    return out
 
 
 def _source_snippet(folded: Folded, start: int, end: int) -> str:

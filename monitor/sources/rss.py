@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.errors import EmptyResult, ParseError
+from monitor.http import utf8_xml
 from monitor.sources.base import Batch, Item, Kind, PollContext
 from monitor.text import clean_whitespace, parse_datetime, tz
 
@@ -82,7 +83,11 @@ def parse_feed(
     html_title = _looks_like_html(content)
     if html_title is not None:
         raise ParseError(f"expected an RSS/Atom feed but got an HTML page ('{html_title[:80]}')")
-    parsed = feedparser.parse(content, response_headers=dict(headers or {}))
+    content = utf8_xml(content, headers or {})
+    # feedparser reads lower-case header names; the body is UTF-8 now whatever was declared
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    headers["content-type"] = "application/xml; charset=utf-8"
+    parsed = feedparser.parse(content, response_headers=headers)
     warnings: list[str] = []
     if not parsed.entries:
         if not parsed.get("version"):

@@ -1,0 +1,35 @@
+"""`monitor demo` end to end in a subprocess, offline, with the shipped rules."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_demo_runs_offline_and_flags_the_relevant_items_only(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "demo", "--db", str(db)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for relevant in (
+        "신규 마을기업 156곳",
+        "사회서비스원 설립",
+        "협동조합 기본계획",
+        "사회연대경제기업 공공구매",
+        "통합돌봄",
+    ):
+        assert relevant in out, relevant
+    for trap in ("마을버스", "농업협동조합 조합장", "소득공제", "사회적 거리두기", "경제정책방향"):
+        assert trap not in out, trap
+    assert "이유:" in out and "요약: 소스 3개 (실패 0), 항목 12건 저장" in out
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM items").fetchone() == (12,)
+        (url,) = conn.execute("SELECT url FROM items WHERE source = 'demo-mofe-press' LIMIT 1").fetchone()
+    assert url.startswith("https://www.mofe.go.kr/")
