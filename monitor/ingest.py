@@ -59,7 +59,11 @@ def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher:
             client=client,
             etag=state.get("etag"),
             last_modified=state.get("last_modified"),
-            known=lambda key: store.known_hash(source.id, key),
+            baseline=not state.get("baseline_at"),
+            stored=lambda key: store.stored(source.id, key),
+            watched=lambda: store.watched(source.id),
+            thread=store.thread,
+            mentions=matcher.mentions,
         )
         batch = kind.poll(ctx)
         outcome.http_status, outcome.warnings = batch.http_status, list(batch.warnings)

@@ -115,6 +115,13 @@ class Matcher:
                 matches.append(found)
         return matches
 
+    def mentions(self, text: str) -> bool:
+        """True when text contains any rule's `any` term: a cheap pre-filter, no exclusions."""
+        folded = fold(text).text
+        if self._automaton is None or not folded:
+            return False
+        return any(term in self._by_term for _, term in self._automaton.iter(folded))
+
     def match_item(self, item: object, source: str | None = None, kind: str | None = None) -> list[Match]:
         """Match an Item (anything with text_fields())."""
         return self.match(item.text_fields(), source, kind)  # type: ignore[attr-defined]

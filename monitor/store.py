@@ -13,7 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from monitor.rules import Match
-from monitor.sources.base import Item
+from monitor.sources.base import Item, Stored
 from monitor.text import iso, now
 
 # Each migration runs in one transaction together with the user_version bump; never edit a
@@ -90,9 +90,23 @@ MIGRATIONS: tuple[str, ...] = (
         last_item_count INTEGER
     );
     """,
+    # 2: threads link items of several sources about one thing (a bill and its 입법예고);
+    # record_hash tells a silent field change (stage dates, links) from nothing new.
+    """
+    ALTER TABLE items ADD COLUMN thread TEXT;
+    ALTER TABLE items ADD COLUMN record_hash TEXT NOT NULL DEFAULT '';
+    CREATE INDEX items_thread ON items (thread);
+    CREATE INDEX matches_event ON matches (event_id);
+    """,
 )
 
-ITEM_COLUMNS = "title, url, summary, body, published_at, published_raw, content_hash, fields"
+ITEM_COLUMNS = (
+    "title, url, summary, body, published_at, published_raw, content_hash, fields, thread, record_hash"
+)
+STORED_COLUMNS = (
+    "i.source, i.key, i.title, i.summary, i.fields, i.record_hash, "
+    "EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) AS flagged"
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,27 @@ class ApplyResult:
     updated: int = 0
     seen: int = 0
     events: tuple[Event, ...] = ()
+
+
+def _changes(
+    item_id: int, old_hash: str, old_title: str, old_fields: dict[str, Any], item: Item
+) -> list[tuple[str, str, dict[str, Any], bool]]:
+    """Events for a stored item that came back different: (type, dedupe key, detail, announce)."""
+    found: list[tuple[str, str, dict[str, Any], bool]] = []
+    new_hash = item.content_hash()
+    if old_hash != new_hash:
+        detail = {"from": {"title": old_title}, "to": {"title": item.title}}
+        found.append(("updated", f"{item_id}:updated:{old_hash}:{new_hash}", detail, True))
+    old_stage, stage = old_fields.get("stage"), item.fields.get("stage")
+    if stage and old_stage and stage != old_stage:
+        # keyed by (item, stage reached): a stage is announced once, whatever flapping follows
+        detail = {"from": old_stage, "to": stage, "date": item.fields.get("stage_date")}
+        found.append(("stage", f"{item_id}:stage:{stage}", detail, True))
+    old_deadline, deadline = old_fields.get("deadline"), item.fields.get("deadline")
+    if deadline and deadline != old_deadline:
+        detail = {"from": old_deadline, "to": deadline}
+        found.append(("deadline", f"{item_id}:deadline:{deadline}", detail, True))
+    return found
 
 
 def _json(value: Any) -> str:
@@ -214,17 +249,34 @@ class Store:
 
     # -- items and events ---------------------------------------------------------------------
 
-    def known_hash(self, source: str, key: str) -> str | None:
-        """The stored content hash of an item, or None if we have never seen it."""
-        row = self.db.execute(
-            "SELECT content_hash FROM items WHERE source = ? AND key = ?", [source, key]
-        ).fetchone()
-        return row[0] if row else None
+    def _stored(self, where: str, params: Sequence[Any]) -> list[Stored]:
+        rows = self.db.execute(f"SELECT {STORED_COLUMNS} FROM items i WHERE {where}", list(params))
+        return [
+            Stored(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"), r[5], bool(r[6]))
+            for r in rows.fetchall()
+        ]
+
+    def stored(self, source: str, key: str) -> Stored | None:
+        """What we hold about one item of a source, or None if we have never seen it."""
+        found = self._stored("i.source = ? AND i.key = ?", [source, key])
+        return found[0] if found else None
+
+    def watched(self, source: str) -> list[Stored]:
+        """Items of a source that a rule flagged or that carry `fields.watch`."""
+        return self._stored(
+            "i.source = ? AND (EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) "
+            "OR json_extract(i.fields, '$.watch') IS NOT NULL)",
+            [source],
+        )
+
+    def thread(self, thread: str) -> list[Stored]:
+        """Items of every source in one thread (a bill and its notices)."""
+        return self._stored("i.thread = ?", [thread])
 
     def apply_items(
         self, source: str, items: Sequence[Item], *, run_id: int, announce_after: datetime | None
     ) -> ApplyResult:
-        """Store a batch: insert new items, update changed ones, record `new`/`updated` events.
+        """Store a batch and record what happened: `new`, `updated`, `stage`, `deadline` events.
 
         `announce_after` is set on a source's first (baseline) poll: only items published
         after it are announced. Call inside `atomic()`.
@@ -233,46 +285,49 @@ class Store:
         result = ApplyResult()
         events: list[Event] = []
         for item in items:
-            digest = item.content_hash()
+            record = item.record_hash()
             row = self.db.execute(
-                "SELECT id, content_hash, title FROM items WHERE source = ? AND key = ?",
+                "SELECT id, content_hash, title, fields, record_hash FROM items "
+                "WHERE source = ? AND key = ?",
                 [source, item.key],
             ).fetchone()
             values = [
                 item.title, item.url, item.summary, item.body, iso(item.published_at),
-                item.published_raw, digest, _json(item.fields),
+                item.published_raw, item.content_hash(), _json(item.fields), item.thread, record,
             ]  # fmt: skip
             if row is None:
                 cur = self.db.execute(
                     f"INSERT INTO items (source, key, {ITEM_COLUMNS}, first_seen_at, last_seen_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"VALUES (?, ?, {', '.join('?' * len(values))}, ?, ?)",
                     [source, item.key, *values, stamp, stamp],
                 )
                 item_id = int(cur.lastrowid or 0)
                 announce = announce_after is None or (
                     item.published_at is not None and item.published_at >= announce_after
                 )
-                type_ = "new"
-                event = self.add_event(item_id, type_, f"{item_id}:new", {}, run_id, announce)
+                found = [("new", f"{item_id}:new", {}, announce)]
+                if item.fields.get("deadline"):
+                    detail = {"from": None, "to": item.fields["deadline"]}
+                    found.append(("deadline", f"{item_id}:deadline:{detail['to']}", detail, announce))
                 result.new += 1
-            elif row[1] != digest:
+            elif row[4] == record:
+                self.db.execute("UPDATE items SET last_seen_at = ? WHERE id = ?", [stamp, row[0]])
+                result.seen += 1
+                continue
+            else:
                 item_id = int(row[0])
                 assignments = ", ".join(f"{c.strip()} = ?" for c in ITEM_COLUMNS.split(","))
                 self.db.execute(
                     f"UPDATE items SET {assignments}, last_seen_at = ? WHERE id = ?",
                     [*values, stamp, item_id],
                 )
-                detail = {"from": {"title": row[2]}, "to": {"title": item.title}}
-                key = f"{item_id}:updated:{row[1]}:{digest}"
-                type_, announce = "updated", True
-                event = self.add_event(item_id, type_, key, detail, run_id, announce)
-                result.updated += 1
-            else:
-                self.db.execute("UPDATE items SET last_seen_at = ? WHERE id = ?", [stamp, int(row[0])])
-                result.seen += 1
-                continue
-            if event is not None:
-                events.append(Event(event, item_id, type_, announce, item))
+                found = _changes(item_id, row[1], row[2], json.loads(row[3] or "{}"), item)
+                result.updated += any(kind == "updated" for kind, *_ in found)
+                result.seen += not found
+            for type_, key, detail, announce in found:
+                event_id = self.add_event(item_id, type_, key, detail, run_id, announce)
+                if event_id is not None:
+                    events.append(Event(event_id, item_id, type_, announce, item))
         result.events = tuple(events)
         return result
 

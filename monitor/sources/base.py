@@ -28,12 +28,22 @@ class Item:
     published_at: datetime | None = None
     published_raw: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)  # committee, proposer, deadline, …
+    # Items of several sources about one thing share a thread, e.g. a bill and its 입법예고
+    # ("assembly-bill:PRC_…"), so a digest can show them as one entry.
+    thread: str | None = None
 
     def content_hash(self) -> str:
-        """Hash of what a reader sees; a change means an `updated` event."""
+        """Hash of what a reader reads (title, summary); a change means an `updated` event."""
+        payload = json.dumps([self.title, self.summary], ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+    def record_hash(self) -> str:
+        """Hash of everything stored; a change rewrites the row (stage, dates, links …)."""
         payload = json.dumps(
-            [self.title, self.summary, self.url, self.fields.get("deadline")],
+            [self.title, self.summary, self.body, self.url, self.published_raw, self.thread, self.fields],
             ensure_ascii=False,
+            sort_keys=True,
+            default=str,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
@@ -60,6 +70,31 @@ class Batch:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the store holds about one item, as a kind may read it while polling."""
+
+    source: str
+    key: str
+    title: str
+    summary: str
+    fields: dict[str, Any]
+    record_hash: str
+    flagged: bool = False
+
+
+def _nothing_stored(key: str) -> Stored | None:
+    return None
+
+
+def _no_items() -> list[Stored]:
+    return []
+
+
+def _no_thread(thread: str) -> list[Stored]:
+    return []
+
+
 @dataclass
 class PollContext:
     """Everything a kind may use while polling: config, client, validators, what we know."""
@@ -69,7 +104,11 @@ class PollContext:
     client: HttpClient
     etag: str | None = None
     last_modified: str | None = None
-    known: Callable[[str], str | None] = lambda key: None  # key → stored content hash
+    baseline: bool = False  # the source's first poll
+    stored: Callable[[str], Stored | None] = _nothing_stored  # key → stored item of this source
+    watched: Callable[[], list[Stored]] = _no_items  # this source's flagged or watched items
+    thread: Callable[[str], list[Stored]] = _no_thread  # items of any source in a thread
+    mentions: Callable[[str], bool] = lambda text: True  # any rule term in text (pre-filter)
 
 
 class NoOptions(BaseModel):
@@ -78,11 +117,17 @@ class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _no_warnings(source: SourceConfig, options: Any) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class Kind:
-    """A source kind: its option model and how to poll it."""
+    """A source kind: its option model, how to poll it, and what to warn about before."""
 
     name: str
     Options: type[BaseModel]
     poll: Callable[[PollContext], Batch]
     description: str = ""
+    # problems visible before polling (a missing API key …), shown by `poll` and `sources`
+    check: Callable[[SourceConfig, Any], list[str]] = _no_warnings
