@@ -398,6 +398,14 @@ def events(ctx: click.Context, since: str | None, type_: str | None, source: str
             click.echo(f"{ev['created_at'][:16]} {ev['type']:<8} [{ev['source']}] {ev['title']}{extra}")
 
 
+def _kind_warnings(source: Any) -> list[str]:
+    """What a source's kind warns about before polling (a missing API key …)."""
+    from monitor.sources import KINDS
+
+    kind = KINDS[source.kind]
+    return kind.check(source, kind.Options.model_validate(source.options))
+
+
 @main.command("sources")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
 @click.pass_context
@@ -430,6 +438,7 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
             "last_error": st.get("last_error"),
             "last_counts": {k: run.get(k) for k in ("fetched", "new", "updated", "flagged")}
             if run else None,
+            "warnings": _kind_warnings(s),
         }  # fmt: skip
         if as_json:
             _echo_json(row)
@@ -440,6 +449,8 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{pad(s.id, 24)} {pad(s.name, 26)} {pad(status, 12)} {last}{fails}")
         if row["last_error"]:
             click.echo(f"    오류: {row['last_error']}")
+        for warning in row["warnings"]:
+            click.echo(f"    경고: {warning}")
 
 
 # --- demo -------------------------------------------------------------------------------------

@@ -31,3 +31,11 @@ class EmptyResult(MonitorError):
 
 class DeliveryError(MonitorError):
     """A digest or alert could not be delivered."""
+
+
+class ApiError(FetchError):
+    """An API answered, but with an error code in its body (often with HTTP 200)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code

@@ -140,7 +140,8 @@ def _changes(
         detail = {"from": {"title": old_title}, "to": {"title": item.title}}
         found.append(("updated", f"{item_id}:updated:{old_hash}:{new_hash}", detail, True))
     old_stage, stage = old_fields.get("stage"), item.fields.get("stage")
-    if stage and old_stage and stage != old_stage:
+    # an item whose stage mirrors another's (a notice and its bill) leaves the event to that one
+    if stage and old_stage and stage != old_stage and not item.fields.get("stage_of"):
         # keyed by (item, stage reached): a stage is announced once, whatever flapping follows
         detail = {"from": old_stage, "to": stage, "date": item.fields.get("stage_date")}
         found.append(("stage", f"{item_id}:stage:{stage}", detail, True))
