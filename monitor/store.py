@@ -105,7 +105,7 @@ ITEM_COLUMNS = (
 )
 STORED_COLUMNS = (
     "i.source, i.key, i.title, i.summary, i.fields, i.record_hash, "
-    "EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) AS flagged"
+    "EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) AS flagged, i.last_seen_at"
 )
 
 
@@ -253,7 +253,7 @@ class Store:
     def _stored(self, where: str, params: Sequence[Any]) -> list[Stored]:
         rows = self.db.execute(f"SELECT {STORED_COLUMNS} FROM items i WHERE {where}", list(params))
         return [
-            Stored(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"), r[5], bool(r[6]))
+            Stored(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"), r[5], bool(r[6]), r[7])
             for r in rows.fetchall()
         ]
 
@@ -263,10 +263,10 @@ class Store:
         return found[0] if found else None
 
     def watched(self, source: str) -> list[Stored]:
-        """Items of a source that a rule flagged or that carry `fields.watch`."""
+        """Items of a source that a rule flagged or that carry `fields.watch`, least recently seen first."""
         return self._stored(
             "i.source = ? AND (EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) "
-            "OR json_extract(i.fields, '$.watch') IS NOT NULL)",
+            "OR json_extract(i.fields, '$.watch') IS NOT NULL) ORDER BY i.last_seen_at, i.id",
             [source],
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -368,3 +369,24 @@ def test_notices_carry_deadlines_link_to_their_bill_and_record_deadline_events(
         len(api.calls_to("nknalejkafmvgzmpt")) == 4
         and api.calls_to("nknalejkafmvgzmpt")[0]["pSize"] == "1000"
     )
+
+
+def test_a_long_watchlist_is_refreshed_in_bounded_rounds(
+    api: FakeAssembly, assembly_sources: Callable[..., Path], cli: Cli
+) -> None:
+    for n in range(60, 66):
+        api.add(bill_row(n, COOP, "2025-01-01", COMMITTEE_DT="2025-01-02"))
+    many_bills(api, 12, start=400)
+    for n in range(400, 412):
+        api.bills[f"PRC_T{n:05d}X0Y4W1U5V3T3U5P1Q4P6P9"]["PROPOSE_DT"] = "2026-06-01"
+    assembly_sources(bills={"refresh_per_poll": 4, "max_pages": 2})
+    cli("poll", ok=True)
+    refreshed: list[str] = []
+    for _ in range(3):
+        time.sleep(1.05)  # last_seen_at has one-second resolution; real polls are an hour apart
+        api.calls.clear()
+        cli("poll", ok=True)
+        per_bill = [c["BILL_ID"] for c in api.calls_to("TVBPMBILL11") if "BILL_ID" in c]
+        assert len(per_bill) <= 4
+        refreshed += per_bill
+    assert len(set(refreshed)) == 6  # every watched bill came round

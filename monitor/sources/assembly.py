@@ -53,6 +53,9 @@ class BillOptions(AssemblyOptions):
 
     service: str = "TVBPMBILL11"
     watch: list[str] = Field(default_factory=list, description="bill numbers to follow")
+    # watched bills re-checked one by one per poll, least recently seen first, so a long
+    # watchlist costs a bounded number of requests and every bill still comes round
+    refresh_per_poll: int = Field(50, ge=1, le=1000)
 
 
 class NoticeOptions(AssemblyOptions):
@@ -321,9 +324,8 @@ def _list_pages(ctx: PollContext, options: BillOptions, items: dict[str, Item], 
 
 def _refresh(ctx: PollContext, options: BillOptions, items: dict[str, Item]) -> None:
     """Re-check watched bills (flagged by a rule or listed in `watch:`) until they are final."""
-    for stored in ctx.watched():
-        if stored.key in items or stored.fields.get("stage") in FINAL:
-            continue
+    pending = [s for s in ctx.watched() if s.key not in items and s.fields.get("stage") not in FINAL]
+    for stored in pending[: options.refresh_per_poll]:
         page = _call(ctx, options.service, {"AGE": options.age, "BILL_ID": stored.key})
         rows = [r for r in page.rows if r.get("BILL_ID") == stored.key]
         if rows:

@@ -81,6 +81,7 @@ class Stored:
     fields: dict[str, Any]
     record_hash: str
     flagged: bool = False
+    last_seen_at: str = ""
 
 
 def _nothing_stored(key: str) -> Stored | None:
