@@ -33,7 +33,7 @@ class Match:
 
 
 @dataclass
-class _Rule:
+class CompiledRule:
     config: RuleConfig
     topic: str
     any: dict[str, str]  # folded term → spelling in the rule file
@@ -54,13 +54,13 @@ class Matcher:
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
-        self.rules: list[_Rule] = []
+        self.rules: list[CompiledRule] = []
         self._by_term: dict[str, list[int]] = defaultdict(list)  # any-term → rule indexes
         self._regex_rules: list[int] = []
         automaton = ahocorasick.Automaton()
         for topic in ruleset.topics:
             for cfg in topic.rules:
-                rule = _Rule(
+                rule = CompiledRule(
                     config=cfg,
                     topic=topic.topic,
                     any=_spellings(cfg.any or []),
@@ -135,7 +135,7 @@ class Matcher:
             (s, e) for s, e in scan.hits.get(term, ()) if not any(ms <= s and e <= me for ms, me in masks)
         ]
 
-    def _regex_hits(self, rule: _Rule, scan: _FieldScan) -> list[tuple[Span, str]]:
+    def _regex_hits(self, rule: CompiledRule, scan: _FieldScan) -> list[tuple[Span, str]]:
         masks = [span for t in rule.none for span in scan.hits.get(t, ())]
         hits = []
         for pattern in rule.regex:
@@ -145,7 +145,7 @@ class Matcher:
                     hits.append(((s, e), clean_whitespace(m.group(0))))
         return hits
 
-    def _evaluate(self, rule: _Rule, scans: Mapping[str, _FieldScan]) -> Match | None:
+    def _evaluate(self, rule: CompiledRule, scans: Mapping[str, _FieldScan]) -> Match | None:
         first: tuple[str, Span, list[str]] | None = None
         for name in rule.config.fields:
             scan = scans[name]
