@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import ConfigError
 from monitor.text import normalize, parse_duration
@@ -120,10 +128,54 @@ class SourceConfig(BaseModel):
         return int(parse_duration(self.interval).total_seconds())
 
 
+class Destination(Strict):
+    """Where digests and alerts go: a Slack channel, e-mail recipients, or the console."""
+
+    type: Literal["slack", "email", "console"] = "slack"
+    # Slack channel id or name; empty = env SLACK_CHANNEL (the policy committee's channel)
+    channel: StrictStr | None = None
+    to: list[StrictStr] = Field(default_factory=list)  # e-mail recipients
+
+
+class Schedule(Strict):
+    """When a digest runs (a crontab line in Asia/Seoul) and where it goes."""
+
+    cron: StrictStr
+    to: list[StrictStr] = Field(default_factory=lambda: ["main"])
+    enabled: bool = True
+
+
+class NotifyConfig(Strict):
+    """Digests, alerts and their destinations (top-level `notify:` in sources.yaml)."""
+
+    destinations: dict[StrictStr, Destination] = Field(
+        default_factory=lambda: {"main": Destination(type="slack")}
+    )
+    daily: Schedule = Field(default_factory=lambda: Schedule(cron="30 8 * * mon-fri"))
+    weekly: Schedule = Field(default_factory=lambda: Schedule(cron="0 9 * * mon"))
+    urgent: list[StrictStr] = Field(default_factory=lambda: ["main"])  # urgent alerts go here
+    ops: StrictStr = "main"  # source health alerts
+    routes: dict[StrictStr, list[StrictStr]] = Field(default_factory=dict)  # topic → destinations
+    reminder_days: list[int] = Field(default_factory=lambda: [7, 3, 1])
+    backfill_days: int = Field(3, ge=0)  # a digest after a long pause shows at most this much
+
+    @model_validator(mode="after")
+    def _known_destinations(self) -> NotifyConfig:
+        named = [*self.daily.to, *self.weekly.to, *self.urgent, self.ops]
+        named += [d for targets in self.routes.values() for d in targets]
+        unknown = sorted({d for d in named if d not in self.destinations})
+        if unknown:
+            raise ValueError(
+                f"unknown destination(s) {', '.join(unknown)}; defined: {', '.join(self.destinations)}"
+            )
+        return self
+
+
 class SourcesFile(Strict):
     """The whole sources.yaml."""
 
     http: HttpConfig = Field(default_factory=HttpConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     sources: list[SourceConfig]
 
 
