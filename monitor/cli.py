@@ -109,6 +109,7 @@ def poll(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool,
     store = Store(settings.db)
     try:
         outcomes = poll_sources(chosen, store, HttpClient(sources.http), Matcher(rules))
+        alerts = _alerts_after_poll(store, sources, rules)
     finally:
         store.close()
     if as_json:
@@ -126,10 +127,26 @@ def poll(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool,
                 click.echo(f"    경고: {w}")
             if o.error:
                 click.echo(f"    오류: {o.error}")
+    for alert in alerts:
+        click.echo(f"긴급 알림 {alert.key}: {alert.status} {alert.error or ''}".rstrip(), err=True)
     failed = [o.source for o in outcomes if o.failed]
     if failed:
         click.echo(f"{len(failed)}개 소스 실패: {', '.join(failed)}", err=True)
         ctx.exit(1)
+
+
+def _alerts_after_poll(store: Any, sources: SourcesFile, rules: RuleSet) -> list[Any]:
+    """Urgent alerts and D-1 reminders right after a poll (only when Slack/e-mail is set up)."""
+    from monitor.errors import DeliveryError
+    from monitor.jobs import Job, retry_unfinished, run_alerts
+    from monitor.text import now
+
+    job = Job(store, sources, rules, now().date())
+    try:
+        return retry_unfinished(job) + run_alerts(job)
+    except DeliveryError as e:
+        click.echo(f"알림 전송 설정 오류: {e}", err=True)
+        return []
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -456,33 +473,16 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
 # --- demo -------------------------------------------------------------------------------------
 
 
-def _print_flagged(rows: list[dict[str, Any]], ruleset: RuleSet) -> None:
-    """Print flagged items grouped by topic, each with why it was flagged (Korean console view)."""
-    by_topic: dict[str, list[dict[str, Any]]] = {}
-    for it in rows:
-        for topic in dict.fromkeys(m["topic"] for m in it["matches"]):
-            by_topic.setdefault(topic, []).append(it)
-    for topic in [t.topic for t in ruleset.topics if t.topic in by_topic]:
-        click.echo(f"\n■ {ruleset.label(topic)} ({len(by_topic[topic])}건)")
-        for it in by_topic[topic]:
-            date = (it["published_at"] or it["first_seen_at"] or "")[:10]
-            click.echo(f"  • {it['title']}  [{it['source']} · {date}]")
-            if it["url"]:
-                click.echo(f"    {it['url']}")
-            for m in (m for m in it["matches"] if m["topic"] == topic):
-                terms = ", ".join(m["terms"])
-                click.echo(f"    └ 이유: {m['rule']} · {m['field']}: {terms} · “{m['snippet']}”")
-
-
 @main.command()
 @click.option("--db", "demo_db", type=click.Path(dir_okay=False, path_type=Path),
               help="SQLite file for the demo (default: a new temporary file).")  # fmt: skip
 @click.pass_context
 def demo(ctx: click.Context, demo_db: Path | None) -> None:
-    """Run the whole pipeline offline on bundled sample feeds and show what was flagged.
+    """Run the whole pipeline offline on bundled sample data and show the daily digest.
 
-    Serves sample ministry feeds on 127.0.0.1, polls them with the shipped rules into a fresh
-    SQLite file and prints the flagged items with the reason for each. Needs no keys or network.
+    Serves sample data in the real formats on 127.0.0.1, polls it with the shipped rules into
+    a fresh SQLite file and prints the daily digest (also to Slack when SLACK_* is set), with
+    the reason each item was flagged. Needs no keys or network.
 
     Example: monitor demo
     """
@@ -491,7 +491,9 @@ def demo(ctx: click.Context, demo_db: Path | None) -> None:
     from monitor.demo import serve_demo, write_demo_sources
     from monitor.http import HttpClient
     from monitor.ingest import poll_sources
+    from monitor.jobs import Job, daily_digests, send_all
     from monitor.store import Store
+    from monitor.text import now
 
     settings = _settings(ctx)
     _, ruleset = _load(settings, need_sources=False)
@@ -502,19 +504,158 @@ def demo(ctx: click.Context, demo_db: Path | None) -> None:
         store = Store(db_path)
         try:
             outcomes = poll_sources(sources.sources, store, HttpClient(sources.http), Matcher(ruleset))
-            rows = store.items(flagged=True)
-            total = store.counts()["items"]
+            click.echo("정책 모니터 데모: 내장 샘플 데이터를 127.0.0.1에서 받아 기본 규칙으로 걸렀습니다.")
+            for o in outcomes:
+                state = "정상" if not o.failed else f"실패 ({o.error})"
+                click.echo(f"  - {o.name}: {state}, 수집 {o.fetched}건, 관련 {o.flagged}건")
+            click.echo("")
+            job = Job(store, sources, ruleset, now().date())
+            digests = daily_digests(job)
+            _report(send_all(job, digests))
+            total, flagged = store.counts()["items"], len(store.items(flagged=True))
         finally:
             store.close()
-    click.echo("정책 모니터 데모: 내장 샘플 피드를 127.0.0.1에서 받아 규칙으로 걸러냈습니다.")
-    for o in outcomes:
-        state = "정상" if not o.failed else f"실패 ({o.error})"
-        click.echo(f"  - {o.name}: {state}, 수집 {o.fetched}건, 관련 {o.flagged}건")
-    _print_flagged(rows, ruleset)
     failed = sum(o.failed for o in outcomes)
     click.echo(
-        f"\n요약: 소스 {len(outcomes)}개 (실패 {failed}), 항목 {total}건 저장, 관련 항목 {len(rows)}건 "
-        f"표시 · DB: {db_path}"
+        f"요약: 소스 {len(outcomes)}개 (실패 {failed}), 항목 {total}건 저장, 관련 항목 {flagged}건, "
+        f"다이제스트 {len(digests)}건 · DB: {db_path}"
     )
     if failed:
+        ctx.exit(1)
+
+
+# --- digests and deliveries -------------------------------------------------------------------
+
+
+def _job(ctx: click.Context, day: str | None = None, to: str | None = None) -> Any:
+    from datetime import date as date_cls
+
+    from monitor.jobs import Job
+    from monitor.store import Store
+    from monitor.text import now
+
+    settings = _settings(ctx)
+    sources, ruleset = _load(settings)
+    assert sources is not None
+    try:
+        today = date_cls.fromisoformat(day) if day else now().date()
+    except ValueError:
+        raise click.BadParameter(f"'{day}' is not a date like 2026-09-14", param_hint="--date") from None
+    return Job(Store(settings.db), sources, ruleset, today, to=to)
+
+
+def _report(outcomes: list[Any]) -> bool:
+    """Print delivery outcomes; True when all went out (or were already out)."""
+    ok = True
+    for o in outcomes:
+        if o.status in ("sent", "already-sent", "printed"):
+            if o.status != "printed":
+                click.echo(f"{o.key}: {'보냄' if o.status == 'sent' else '이미 보냄'} (sent)", err=True)
+            continue
+        ok = False
+        click.echo(f"{o.key}: {o.status} — {o.error or ''}".rstrip(" —"), err=True)
+    return ok
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["daily", "weekly"]))
+@click.option("--dry-run", is_flag=True, help="Show the digest as text; send and record nothing.")
+@click.option("--date", "day", help="Build the digest as of this day (YYYY-MM-DD, Asia/Seoul).")
+@click.option("--to", type=click.Choice(["console", "slack", "email"]), help="Send through this transport.")
+@click.option("--json", "as_json", is_flag=True, help="Print the Block Kit payloads instead of sending.")
+@click.pass_context
+def digest(
+    ctx: click.Context, kind: str, dry_run: bool, day: str | None, to: str | None, as_json: bool
+) -> None:
+    """Build and send the daily digest or the weekly summary now.
+
+    Without Slack or e-mail settings the digest prints to the console (nothing is recorded).
+    Pending deliveries from earlier failures are retried first.
+
+    Example: monitor digest daily --dry-run
+    """
+    from monitor.jobs import daily_digests, retry_unfinished, send_all, weekly_digests
+    from monitor.notify import payload_for
+    from monitor.render.text import render_text
+
+    job = _job(ctx, day, to)
+    try:
+        digests = daily_digests(job) if kind == "daily" else weekly_digests(job)
+        if as_json or dry_run:
+            for d in digests:
+                if as_json:
+                    payload = payload_for(d)["slack"]
+                    _echo_json(
+                        {
+                            "kind": d.kind,
+                            "period": d.period,
+                            "destination": d.destination,
+                            "messages": payload,
+                        }
+                    )
+                else:
+                    click.echo(render_text(d))
+            if not digests:
+                click.echo("보낼 내용이 없습니다 (nothing to send).", err=True)
+            return
+        ok = _report(retry_unfinished(job))
+        if not digests:
+            click.echo("보낼 내용이 없습니다 (nothing to send).", err=True)
+        ok = _report(send_all(job, digests)) and ok
+    finally:
+        job.store.close()
+    if not ok:
+        ctx.exit(1)
+
+
+@main.command()
+@click.option(
+    "--status", type=click.Choice(["pending", "sending", "sent", "unconfirmed"]), help="Only this status."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery.")
+@click.pass_context
+def deliveries(ctx: click.Context, status: str | None, as_json: bool) -> None:
+    """List the delivery ledger: every digest, summary and alert, with status and errors.
+
+    Example: monitor deliveries --status pending
+    """
+    from monitor.store import Store
+
+    store = Store(_settings(ctx).db)
+    try:
+        rows = store.deliveries(status=status)
+    finally:
+        store.close()
+    for r in rows:
+        if as_json:
+            _echo_json({k: v for k, v in r.items() if k != "payload"})
+            continue
+        error = f" · 오류: {r['last_error']}" if r["last_error"] else ""
+        click.echo(
+            f"#{r['id']:<4} {r['kind']:<8} {r['period']:<28} → {r['destination']:<10} {r['status']:<11} "
+            f"시도 {r['attempts']} · 항목 {r['events']}{error}"
+        )
+    if not as_json and not rows:
+        click.echo("기록된 전송이 없습니다 (no deliveries yet).")
+
+
+@main.command()
+@click.argument("delivery_id", type=int)
+@click.pass_context
+def resend(ctx: click.Context, delivery_id: int) -> None:
+    """Send one ledger row again (e.g. an `unconfirmed` one you checked had not arrived).
+
+    Example: monitor resend 12
+    """
+    from monitor.errors import DeliveryError
+    from monitor.jobs import resend as resend_job
+
+    job = _job(ctx)
+    try:
+        outcome = resend_job(job, delivery_id)
+    except DeliveryError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        job.store.close()
+    if not _report([outcome]):
         ctx.exit(1)

@@ -65,10 +65,11 @@ def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher:
             thread=store.thread,
             mentions=matcher.mentions,
         )
+        client.prepare(source)  # per-host TLS, warm-up request for cookies
         batch = kind.poll(ctx)
         outcome.http_status, outcome.warnings = batch.http_status, list(batch.warnings)
         outcome.requests = client.requests_made - requests_before
-        _store_batch(source, store, matcher, batch, state, outcome)
+        store_batch(source, store, matcher, batch, state, outcome)
     except RobotsDisallowed as e:
         outcome.status, outcome.error = "blocked", str(e)
     except MonitorError as e:
@@ -96,7 +97,7 @@ def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher:
     return outcome
 
 
-def _store_batch(
+def store_batch(
     source: SourceConfig, store: Store, matcher: Matcher, batch: Batch, state: dict[str, Any],
     outcome: PollOutcome,
 ) -> None:  # fmt: skip

@@ -98,6 +98,33 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX items_thread ON items (thread);
     CREATE INDEX matches_event ON matches (event_id);
     """,
+    # 3: the delivery ledger: one row per (kind, period, destination), with what it carried
+    """
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        period TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt_at TEXT,
+        payload TEXT NOT NULL,
+        parts_sent INTEGER NOT NULL DEFAULT 0,
+        ts TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (kind, period, destination)
+    );
+    CREATE TABLE delivery_events (
+        delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+        event_id INTEGER NOT NULL REFERENCES events (id),
+        skipped INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (delivery_id, event_id)
+    );
+    CREATE INDEX delivery_events_event ON delivery_events (event_id);
+    """,
 )
 
 ITEM_COLUMNS = (
@@ -443,3 +470,153 @@ class Store:
             t: int(self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
             for t in ("items", "events", "matches", "runs")
         }
+
+    # -- digests ------------------------------------------------------------------------------
+
+    def digest_events(
+        self,
+        *,
+        undelivered_to: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Announced events some rule matched, with their item and matches, oldest first.
+
+        `undelivered_to` leaves out events a daily digest or an alert already carried (or
+        holds, pending) for that destination: the digest window is our own event ids.
+        """
+        where, params = ["e.announce = 1", "EXISTS (SELECT 1 FROM matches m WHERE m.event_id = e.id)"], []
+        if undelivered_to is not None:
+            where.append(
+                "NOT EXISTS (SELECT 1 FROM delivery_events de JOIN deliveries d ON d.id = de.delivery_id "
+                "WHERE de.event_id = e.id AND d.destination = ? AND d.kind IN ('daily', 'urgent'))"
+            )
+            params.append(undelivered_to)
+        if since is not None:
+            where.append("e.created_at >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("e.created_at < ?")
+            params.append(until)
+        rows = self.rows(
+            "SELECT e.id, e.type, e.detail, e.created_at, i.id AS item_id, i.source, i.key, i.title, "
+            "i.url, i.summary, i.published_at, i.first_seen_at, i.fields, i.thread "
+            f"FROM events e JOIN items i ON i.id = e.item_id WHERE {' AND '.join(where)} ORDER BY e.id",
+            params,
+        )
+        return self._with_matches(rows, "event_id", "id")
+
+    def flagged_with_deadline(self, first: str, last: str) -> list[dict[str, Any]]:
+        """Flagged items whose `fields.deadline` falls in [first, last] (ISO dates)."""
+        rows = self.rows(
+            "SELECT i.id AS item_id, i.source, i.key, i.title, i.url, i.summary, i.published_at, "
+            "i.first_seen_at, i.fields, i.thread FROM items i "
+            "WHERE json_extract(i.fields, '$.deadline') BETWEEN ? AND ? "
+            "AND EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) "
+            "ORDER BY json_extract(i.fields, '$.deadline'), i.id",
+            [first, last],
+        )
+        return self._with_matches(rows, "item_id", "item_id")
+
+    def _with_matches(self, rows: list[dict[str, Any]], column: str, key: str) -> list[dict[str, Any]]:
+        for r in rows:
+            r["fields"] = json.loads(r["fields"] or "{}")
+            if "detail" in r:
+                r["detail"] = json.loads(r["detail"] or "{}")
+            r["matches"] = []
+        by_key = {r[key]: r for r in rows}
+        for chunk in _chunks(list(by_key), 500):
+            marks = ",".join("?" * len(chunk))
+            for m in self.rows(f"SELECT * FROM matches WHERE {column} IN ({marks}) ORDER BY id", chunk):
+                target = by_key[m[column]]["matches"]
+                if any(x["rule"] == m["rule"] for x in target):
+                    continue
+                m["terms"] = json.loads(m["terms"])
+                target.append(m)
+        return rows
+
+    def source_health_rows(self) -> list[dict[str, Any]]:
+        """Every source's state, with when its current run of failures began."""
+        return self.rows(
+            "SELECT s.*, (SELECT MIN(r.started_at) FROM runs r WHERE r.source = s.source "
+            "AND r.status IN ('failed', 'blocked') AND r.started_at > COALESCE(s.last_success_at, '')) "
+            "AS failing_since FROM source_state s"
+        )
+
+    # -- the delivery ledger ------------------------------------------------------------------
+
+    def delivery(self, delivery_id: int) -> dict[str, Any] | None:
+        """One ledger row by id."""
+        rows = self.rows("SELECT * FROM deliveries WHERE id = ?", [delivery_id])
+        return _decode_delivery(rows[0]) if rows else None
+
+    def find_delivery(self, kind: str, period: str, destination: str) -> dict[str, Any] | None:
+        """The ledger row for (kind, period, destination), if any."""
+        rows = self.rows(
+            "SELECT * FROM deliveries WHERE kind = ? AND period = ? AND destination = ?",
+            [kind, period, destination],
+        )
+        return _decode_delivery(rows[0]) if rows else None
+
+    def create_delivery(
+        self, kind: str, period: str, destination: str, payload: Any,
+        event_ids: Sequence[int] = (), skipped_ids: Sequence[int] = (),
+    ) -> dict[str, Any]:  # fmt: skip
+        """Record a delivery to make, with the events it carries, once (returns the row)."""
+        stamp = iso(now())
+        with self.atomic():
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO deliveries (kind, period, destination, status, payload, "
+                "created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                [kind, period, destination, _json(payload), stamp, stamp],
+            )
+            if cur.rowcount == 1:
+                delivery_id = int(cur.lastrowid or 0)
+                for event_id in event_ids:
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO delivery_events (delivery_id, event_id) VALUES (?, ?)",
+                        [delivery_id, event_id],
+                    )
+                for event_id in skipped_ids:
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO delivery_events (delivery_id, event_id, skipped) "
+                        "VALUES (?, ?, 1)",
+                        [delivery_id, event_id],
+                    )
+        found = self.find_delivery(kind, period, destination)
+        assert found is not None
+        return found
+
+    def update_delivery(self, delivery_id: int, **values: Any) -> None:
+        """Change a ledger row (status, attempts, errors, ts …); committed at once."""
+        values = {k: (_json(v) if k in ("ts", "payload") else v) for k, v in values.items()}
+        values["updated_at"] = iso(now())
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.atomic():
+            self.db.execute(f"UPDATE deliveries SET {sets} WHERE id = ?", [*values.values(), delivery_id])
+
+    def deliveries(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Ledger rows, newest first, with how many events each carried."""
+        where, params = ("WHERE d.status = ?", [status]) if status else ("", [])
+        rows = self.rows(
+            "SELECT d.*, (SELECT COUNT(*) FROM delivery_events de WHERE de.delivery_id = d.id "
+            f"AND de.skipped = 0) AS events FROM deliveries d {where} ORDER BY d.id DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [_decode_delivery(r) for r in rows]
+
+    def unfinished_deliveries(self) -> list[dict[str, Any]]:
+        """Rows not yet confirmed sent (pending or sending), oldest first."""
+        rows = self.rows("SELECT * FROM deliveries WHERE status IN ('pending', 'sending') ORDER BY id")
+        return [_decode_delivery(r) for r in rows]
+
+
+def _decode_delivery(row: dict[str, Any]) -> dict[str, Any]:
+    row["payload"] = json.loads(row["payload"] or "null")
+    row["ts"] = json.loads(row["ts"] or "[]")
+    return row
+
+
+def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

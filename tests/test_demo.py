@@ -28,7 +28,8 @@ def test_demo_runs_offline_and_flags_the_relevant_items_only(tmp_path: Path) -> 
         assert relevant in out, relevant
     for trap in ("마을버스", "농업협동조합 조합장", "소득공제", "사회적 거리두기", "경제정책방향"):
         assert trap not in out, trap
-    assert "이유:" in out and "요약: 소스 3개 (실패 0), 항목 12건 저장" in out
+    assert "정책 모니터 일일 다이제스트" in out and "왜:" in out
+    assert "요약: 소스 3개 (실패 0), 항목 12건 저장, 관련 항목 6건, 다이제스트 1건" in out
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM items").fetchone() == (12,)
         (url,) = conn.execute("SELECT url FROM items WHERE source = 'demo-mofe-press' LIMIT 1").fetchone()

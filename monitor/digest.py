@@ -1,0 +1,440 @@
+"""Choose what a digest, summary or alert says (pure: rows in, a Digest out; no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from monitor.config import Destination, NotifyConfig, RuleSet
+from monitor.health import SourceHealth, failing, health_line
+from monitor.text import iso, parse_date, start_of_day
+
+FIELD_LABELS = {
+    "title": "제목",
+    "summary": "요약",
+    "body": "본문",
+    "committee": "위원회",
+    "proposer": "제안자",
+}
+PRIORITY_ORDER = {"normal": 0, "high": 1, "urgent": 2}
+WEEKDAYS = "월화수목금토일"
+
+
+@dataclass
+class Entry:
+    """One thing to show: a linked title, where it came from, badges and why it was flagged."""
+
+    title: str
+    url: str | None
+    source: str  # the source's Korean name
+    date: str | None
+    topics: list[str]  # topic labels
+    badges: list[str] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)  # more links: (label, url)
+    priority: str = "normal"
+    thread: str = ""
+
+
+@dataclass
+class Group:
+    """Entries under one heading (a topic label, or none)."""
+
+    label: str | None
+    entries: list[Entry]
+
+
+@dataclass
+class Section:
+    """A titled part of a digest."""
+
+    title: str
+    groups: list[Group]
+    note: str | None = None
+
+    @property
+    def count(self) -> int:
+        """How many entries the section shows."""
+        return sum(len(g.entries) for g in self.groups)
+
+
+@dataclass
+class Digest:
+    """Everything one message (or message series) says, before any rendering."""
+
+    kind: str  # daily | weekly | urgent | reminder
+    period: str
+    destination: str
+    title: str
+    sections: list[Section]
+    footer: str | None = None
+    notes: list[str] = field(default_factory=list)
+    event_ids: list[int] = field(default_factory=list)
+    skipped_event_ids: list[int] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to say (no entries and no note)."""
+        return not any(s.count or s.note for s in self.sections)
+
+    @property
+    def key(self) -> str:
+        """The ledger key; also stamped on Slack messages to find them after a crash."""
+        return f"{self.kind}:{self.period}:{self.destination}"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every builder needs to label and route: config, rules, source names, today."""
+
+    notify: NotifyConfig
+    ruleset: RuleSet
+    source_names: Mapping[str, str]
+    source_kinds: Mapping[str, str]
+    today: date
+
+    def label(self, topic: str) -> str:
+        """Korean label of a topic."""
+        return self.ruleset.label(topic)
+
+    @property
+    def topic_order(self) -> list[str]:
+        """Topic ids in rule-file order."""
+        return [t.topic for t in self.ruleset.topics]
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+def routes_for(topics: Iterable[str], ctx: Context, default: Sequence[str]) -> list[str]:
+    """Destinations of an item with these topics: config routes, a rule file's channel, else default."""
+    channels = {t.topic: t.channel for t in ctx.ruleset.topics}
+    out: list[str] = []
+    for topic in topics:
+        if topic in ctx.notify.routes:
+            out += ctx.notify.routes[topic]
+        elif channels.get(topic):
+            out.append(f"#{channels[topic]}")
+        else:
+            out += default
+    return list(dict.fromkeys(out))
+
+
+def resolve_destination(name: str, notify: NotifyConfig) -> Destination:
+    """The Destination for a name; `#channel` names come from a rule file's `channel:`."""
+    if name in notify.destinations:
+        return notify.destinations[name]
+    if name.startswith("#"):
+        return Destination(type="slack", channel=name[1:])
+    raise KeyError(name)
+
+
+# --- entries ----------------------------------------------------------------------------------
+
+
+def days_left(deadline: str | None, today: date) -> int | None:
+    """Days from today to an ISO deadline (0 = today)."""
+    d = parse_date(deadline) if deadline else None
+    return (d - today).days if d else None
+
+
+def deadline_badge(deadline: str | None, today: date) -> str | None:
+    """`의견마감 D-3 (9/12 금)`, `의견마감 오늘`, or `의견마감 지남`."""
+    left = days_left(deadline, today)
+    if left is None:
+        return None
+    d = parse_date(deadline)
+    assert d is not None
+    when = f"{d.month}/{d.day} {WEEKDAYS[d.weekday()]}"
+    if left < 0:
+        return f"의견마감 지남 ({when})"
+    return f"의견마감 {'오늘' if left == 0 else f'D-{left}'} ({when})"
+
+
+def _why(matches: Sequence[Mapping[str, Any]], ctx: Context) -> list[str]:
+    # the words the matcher produced: same rule, same field, same terms (DESIGN "Matching notes")
+    out = []
+    for m in matches[:3]:
+        terms = ", ".join(f"‘{t}’" for t in m["terms"])
+        line = f"{m['rule']} · {FIELD_LABELS.get(m['field'], m['field'])}: {terms}"
+        if m["field"] != "title" and m.get("snippet"):
+            line += f" — “{m['snippet']}”"
+        out.append(line)
+    return out
+
+
+def _priority(matches: Sequence[Mapping[str, Any]]) -> str:
+    return max((m["priority"] for m in matches), key=lambda p: PRIORITY_ORDER.get(p, 0), default="normal")
+
+
+def _topics(matches: Sequence[Mapping[str, Any]], ctx: Context) -> list[str]:
+    found = {m["topic"] for m in matches}
+    ordered = [t for t in ctx.topic_order if t in found] + sorted(found - set(ctx.topic_order))
+    return ordered
+
+
+def entry_for(row: Mapping[str, Any], ctx: Context, *, stage_change: bool = False) -> Entry:
+    """An entry for an event or item row (with its item fields and matches)."""
+    fields = row["fields"]
+    badges: list[str] = []
+    detail = row.get("detail") or {}
+    if stage_change and detail.get("to"):
+        badges.append(f"{detail.get('from') or '?'} → {detail['to']}")
+    elif fields.get("stage"):
+        badges.append(str(fields["stage"]))
+    if row.get("type") == "updated":
+        badges.append("수정됨")
+    if row.get("type") == "deadline" and detail.get("from"):
+        badges.append(f"의견마감 변경 {detail['from']} → {detail['to']}")
+    deadline = deadline_badge(fields.get("deadline"), ctx.today)
+    if deadline:
+        # D-7, D-3, D-1 (notify.reminder_days) are the reminder days: mark them
+        left = days_left(fields.get("deadline"), ctx.today)
+        badges.append(f"⏰ {deadline}" if left in ctx.notify.reminder_days else deadline)
+    published = row.get("published_at") or row.get("first_seen_at") or ""
+    return Entry(
+        title=row["title"],
+        url=row.get("url"),
+        source=ctx.source_names.get(row["source"], row["source"]),
+        date=published[:10] or None,
+        topics=[ctx.label(t) for t in _topics(row["matches"], ctx)],
+        badges=badges,
+        why=_why(row["matches"], ctx),
+        priority=_priority(row["matches"]),
+        thread=row.get("thread") or f"item:{row.get('item_id')}",
+    )
+
+
+def _merge_threads(entries: list[Entry]) -> list[Entry]:
+    """One entry per thread: a bill and its 입법예고 show as one, with both links and badges."""
+    merged: dict[str, Entry] = {}
+    for entry in entries:
+        first = merged.get(entry.thread)
+        if first is None:
+            merged[entry.thread] = entry
+            continue
+        if entry.url and entry.url != first.url and (entry.source, entry.url) not in first.links:
+            first.links.append((entry.source, entry.url))
+        first.badges += [b for b in entry.badges if b not in first.badges]
+        first.why += [w for w in entry.why if w not in first.why]
+        first.topics += [t for t in entry.topics if t not in first.topics]
+        if PRIORITY_ORDER[entry.priority] > PRIORITY_ORDER[first.priority]:
+            first.priority = entry.priority
+    return list(merged.values())
+
+
+def _by_topic(rows: list[Mapping[str, Any]], ctx: Context, **kw: bool) -> list[Group]:
+    """Group rows under their first topic (rule-file order); each thread appears once."""
+    groups: dict[str, list[Entry]] = {}
+    for row in rows:
+        topic = _topics(row["matches"], ctx)[0]
+        groups.setdefault(topic, []).append(entry_for(row, ctx, **kw))
+    merged = _merge_threads([e for t in ctx.topic_order + sorted(groups) for e in groups.pop(t, [])])
+    by_label: dict[str, list[Entry]] = {}
+    for entry in merged:
+        by_label.setdefault(entry.topics[0], []).append(entry)
+    return [Group(label, entries) for label, entries in by_label.items()]
+
+
+def _sort_urgent_first(entries: list[Entry]) -> list[Entry]:
+    """Urgent first, then high; newest first within a priority."""
+    by_date = sorted(entries, key=lambda e: e.date or "", reverse=True)
+    return sorted(by_date, key=lambda e: -PRIORITY_ORDER[e.priority])
+
+
+# --- the daily digest ---------------------------------------------------------------------------
+
+
+def build_daily(
+    events: list[dict[str, Any]],
+    deadline_items: list[dict[str, Any]],
+    health: list[SourceHealth],
+    destination: str,
+    ctx: Context,
+) -> Digest:
+    """The weekday digest for one destination from the events it has not received yet."""
+    routed = [
+        e for e in events if destination in routes_for(_topics(e["matches"], ctx), ctx, ctx.notify.daily.to)
+    ]
+    cutoff = iso(start_of_day(ctx.today) - timedelta(days=ctx.notify.backfill_days)) or ""
+    skipped = [e for e in routed if e["created_at"] < cutoff]
+    window = [e for e in routed if e["created_at"] >= cutoff]
+    fresh = [e for e in window if e["type"] in ("new", "updated", "deadline")]
+    moved = [e for e in window if e["type"] == "stage"]
+    sections: list[Section] = []
+    new_groups = _by_topic(fresh, ctx)
+    for group in new_groups:
+        group.entries = _sort_urgent_first(group.entries)
+    sections.append(Section("새로 올라온 항목", new_groups))
+    sections.append(
+        Section(
+            "진행 단계가 바뀐 의안",
+            [Group(None, _merge_threads([entry_for(e, ctx, stage_change=True) for e in moved]))],
+        )
+    )
+    shown = {e.thread for g in new_groups for e in g.entries}
+    routed_items = [
+        i for i in deadline_items
+        if destination in routes_for(_topics(i["matches"], ctx), ctx, ctx.notify.daily.to)
+    ]  # fmt: skip
+    upcoming = _merge_threads([entry_for(i, ctx) for i in routed_items])
+    soon = [e for e in upcoming if e.thread not in shown]
+    sections.append(Section("7일 안에 의견 마감", [Group(None, soon)]))
+    notes = []
+    if skipped:
+        notes.append(
+            f"오래 쉬었다가 보내는 다이제스트라 {ctx.notify.backfill_days}일보다 오래된 항목 "
+            f"{len(skipped)}건은 생략했습니다 (`monitor items --flagged` 로 볼 수 있습니다)."
+        )
+    day = ctx.today
+    digest = Digest(
+        kind="daily",
+        period=day.isoformat(),
+        destination=destination,
+        title=f"정책 모니터 일일 다이제스트 · {day.month}월 {day.day}일 ({WEEKDAYS[day.weekday()]})",
+        sections=[s for s in sections if s.count],
+        footer=f"소스 상태: {health_line(health)}" if health else None,
+        notes=notes,
+        event_ids=[e["id"] for e in window],
+        skipped_event_ids=[e["id"] for e in skipped],
+    )
+    if digest.empty and failing(health):
+        # an empty day sends nothing, unless a source is failing: then only the health line
+        digest.notes.append("새로 표시할 항목은 없습니다.")
+    return digest
+
+
+def should_send(digest: Digest, health: list[SourceHealth]) -> bool:
+    """An empty day sends nothing unless a source is failing or items were skipped."""
+    return not digest.empty or bool(failing(health)) or bool(digest.notes)
+
+
+# --- the weekly summary ---------------------------------------------------------------------------
+
+
+def iso_week(day: date) -> str:
+    """`2026-W38` for a date."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def build_weekly(
+    events: list[dict[str, Any]],
+    deadline_items: list[dict[str, Any]],
+    health: list[SourceHealth],
+    destination: str,
+    ctx: Context,
+) -> Digest:
+    """The representatives' summary of the past seven days and the two weeks ahead."""
+    routed = [
+        e for e in events if destination in routes_for(_topics(e["matches"], ctx), ctx, ctx.notify.weekly.to)
+    ]
+    per_topic: dict[str, set[int]] = {}
+    for e in routed:
+        for topic in _topics(e["matches"], ctx):
+            per_topic.setdefault(topic, set()).add(e["item_id"])
+    counts = " · ".join(f"{ctx.label(t)} {len(per_topic[t])}건" for t in ctx.topic_order if t in per_topic)
+    latest_stage: dict[int, dict[str, Any]] = {}
+    first_from: dict[int, str] = {}
+    for e in routed:
+        if e["type"] == "stage":
+            first_from.setdefault(e["item_id"], e["detail"].get("from"))
+            latest_stage[e["item_id"]] = e
+    moved = []
+    for item_id, e in latest_stage.items():
+        row = dict(
+            e, detail={"from": first_from[item_id], "to": e["fields"].get("stage") or e["detail"]["to"]}
+        )
+        moved.append(entry_for(row, ctx, stage_change=True))
+    laws = [
+        entry_for(e, ctx) for e in routed
+        if e["type"] == "new" and ctx.source_kinds.get(e["source"]) == "law_changes"
+    ]  # fmt: skip
+    laws += [
+        entry_for(e, ctx, stage_change=True) for e in routed
+        if e["type"] == "stage" and e["detail"].get("to") == "공포"
+    ]  # fmt: skip
+    important = [
+        entry_for(e, ctx) for e in routed
+        if e["type"] == "new" and _priority(e["matches"]) in ("high", "urgent")
+    ]  # fmt: skip
+    routed_items = [
+        i for i in deadline_items
+        if destination in routes_for(_topics(i["matches"], ctx), ctx, ctx.notify.weekly.to)
+    ]  # fmt: skip
+    sections = [
+        Section("이번 주 주제별 건수", [], note=counts or "이번 주에 표시된 항목이 없습니다."),
+        Section("움직인 의안과 현재 단계", [Group(None, _merge_threads(moved))]),
+        Section(
+            "의견 제출 필요 (이번 주·다음 주 마감)",
+            [Group(None, _merge_threads([entry_for(i, ctx) for i in routed_items]))],
+        ),
+        Section("새로 공포·시행되는 법령", [Group(None, _merge_threads(laws))]),
+        Section("중요 항목", [Group(None, _sort_urgent_first(_merge_threads(important)))]),
+    ]
+    week_start = ctx.today - timedelta(days=7)
+    return Digest(
+        kind="weekly",
+        period=iso_week(ctx.today),
+        destination=destination,
+        title=(
+            f"정책 모니터 주간 요약 · {week_start.month}/{week_start.day}–{ctx.today.month}/{ctx.today.day}"
+        ),
+        sections=[s for s in sections if s.count or s.note],
+        footer=f"소스 상태: {health_line(health)}" if health else None,
+        event_ids=[e["id"] for e in routed],
+    )
+
+
+def weekly_window(today: date) -> tuple[str, str]:
+    """The seven days before `today` (ISO datetimes) that a weekly summary covers."""
+    end = start_of_day(today)
+    return iso(end - timedelta(days=7)) or "", iso(end) or ""
+
+
+def deadline_window(today: date, days: int) -> tuple[str, str]:
+    """ISO dates from today to today + days."""
+    return today.isoformat(), (today + timedelta(days=days)).isoformat()
+
+
+def next_week_end(today: date) -> date:
+    """Sunday of next week: notices due this week or next need an opinion now."""
+    return today + timedelta(days=(6 - today.weekday()) + 7)
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+
+def build_urgent(event: dict[str, Any], destination: str, ctx: Context) -> Digest:
+    """An alert for one urgent match, posted right after the poll that found it."""
+    entry = entry_for(event, ctx, stage_change=event["type"] == "stage")
+    title = "🔴 긴급: 의안 단계 변경" if event["type"] == "stage" else "🔴 긴급: 새 항목"
+    return Digest(
+        kind="urgent",
+        period=f"event:{event['id']}",
+        destination=destination,
+        title=title,
+        sections=[Section(entry.topics[0] if entry.topics else "긴급", [Group(None, [entry])])],
+        event_ids=[event["id"]],
+    )
+
+
+def build_reminder(item: dict[str, Any], destination: str, ctx: Context, days: int) -> Digest:
+    """A D-n reminder for a notice's opinion deadline (the key holds the deadline: a change resets it)."""
+    entry = entry_for(item, ctx)
+    deadline = item["fields"]["deadline"]
+    label = "내일" if days == 1 else ("오늘" if days == 0 else f"{days}일 뒤")
+    return Digest(
+        kind="reminder",
+        period=f"item:{item['item_id']}:{deadline}:D-{days}",
+        destination=destination,
+        title=f"⏰ 의견 마감 {label} ({deadline})",
+        sections=[Section("의견 제출 마감 알림", [Group(None, [entry])])],
+    )
+
+
+def is_urgent(event: Mapping[str, Any]) -> bool:
+    """True for a new item or a stage change that an `urgent` rule matched."""
+    return event["type"] in ("new", "stage") and _priority(event["matches"]) == "urgent"

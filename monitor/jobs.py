@@ -1,0 +1,165 @@
+"""The delivery jobs: daily digest, weekly summary, urgent alerts and reminders, retries.
+
+Each job reads the store, builds Digests (monitor.digest), and hands them to the ledger
+(monitor.notify). The CLI and the scheduler call these and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from monitor.config import RuleSet, SourcesFile
+from monitor.digest import (
+    Context,
+    Digest,
+    build_daily,
+    build_reminder,
+    build_urgent,
+    build_weekly,
+    deadline_window,
+    is_urgent,
+    next_week_end,
+    resolve_destination,
+    should_send,
+)
+from monitor.errors import DeliveryError
+from monitor.health import SourceHealth, assess
+from monitor.notify import ConsoleTransport, DeliveryOutcome, Transport, deliver, send, transport_for
+from monitor.store import Store
+from monitor.text import iso, start_of_day
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """What every job needs: the store, the config, the rules and the day it runs for."""
+
+    store: Store
+    config: SourcesFile
+    ruleset: RuleSet
+    today: date
+    to: str | None = None  # force a transport: console | slack | email
+    make_transport: Callable[[str], Transport] | None = None
+
+    @property
+    def context(self) -> Context:
+        """Labels, routes and source names for the digest builders."""
+        return Context(
+            notify=self.config.notify,
+            ruleset=self.ruleset,
+            source_names={s.id: s.name for s in self.config.sources},
+            source_kinds={s.id: s.kind for s in self.config.sources},
+            today=self.today,
+        )
+
+    def health(self) -> list[SourceHealth]:
+        """Every enabled source's health today."""
+        states = {r["source"]: r for r in self.store.source_health_rows()}
+        return assess(self.config.sources, states, self.today)
+
+    def transport(self, destination: str) -> Transport:
+        """The transport of a destination (or the forced one)."""
+        if self.make_transport is not None:
+            return self.make_transport(destination)
+        return transport_for(destination, resolve_destination(destination, self.config.notify), self.to)
+
+    def destinations(self, default: list[str]) -> list[str]:
+        """Every destination a digest may go to: the schedule's, the routes', rule-file channels."""
+        names = list(default)
+        names += [d for targets in self.config.notify.routes.values() for d in targets]
+        names += [f"#{t.channel}" for t in self.ruleset.topics if t.channel]
+        return list(dict.fromkeys(names))
+
+
+def daily_digests(job: Job) -> list[Digest]:
+    """Build (without sending) the daily digest for every destination."""
+    ctx, health = job.context, job.health()
+    first, last = deadline_window(job.today, 7)
+    deadlines = job.store.flagged_with_deadline(first, last)
+    out = []
+    for destination in job.destinations(job.config.notify.daily.to):
+        events = job.store.digest_events(undelivered_to=destination)
+        digest = build_daily(events, deadlines, health, destination, ctx)
+        if should_send(digest, health):
+            out.append(digest)
+    return out
+
+
+def weekly_digests(job: Job) -> list[Digest]:
+    """Build (without sending) the weekly summary for every destination."""
+    ctx, health = job.context, job.health()
+    since = iso(start_of_day(job.today) - timedelta(days=7))
+    events = job.store.digest_events(since=since)
+    deadlines = job.store.flagged_with_deadline(job.today.isoformat(), next_week_end(job.today).isoformat())
+    return [
+        build_weekly(events, deadlines, health, destination, ctx)
+        for destination in job.destinations(job.config.notify.weekly.to)
+    ]
+
+
+def alert_digests(job: Job) -> list[Digest]:
+    """Urgent matches not yet sent, and D-1 deadline reminders, for the urgent destinations."""
+    ctx = job.context
+    cutoff = iso(start_of_day(job.today) - timedelta(days=job.config.notify.backfill_days)) or ""
+    tomorrow = (job.today + timedelta(days=1)).isoformat()
+    due_tomorrow = job.store.flagged_with_deadline(tomorrow, tomorrow)
+    out = []
+    for destination in job.config.notify.urgent:
+        for event in job.store.digest_events(undelivered_to=destination, since=cutoff):
+            if is_urgent(event):
+                out.append(build_urgent(event, destination, ctx))
+        out += [build_reminder(item, destination, ctx, 1) for item in due_tomorrow]
+    return out
+
+
+def send_all(job: Job, digests: list[Digest]) -> list[DeliveryOutcome]:
+    """Deliver digests; one destination failing never stops the others."""
+    outcomes = []
+    for digest in digests:
+        try:
+            transport = job.transport(digest.destination)
+            outcomes.append(deliver(job.store, digest, transport))
+        except DeliveryError as e:
+            log.error("delivery %s: %s", digest.key, e)
+            outcomes.append(DeliveryOutcome(None, digest.key, "failed", str(e)))
+    return outcomes
+
+
+def run_alerts(job: Job) -> list[DeliveryOutcome]:
+    """Post urgent alerts and D-1 reminders, but only through a real transport.
+
+    Without Slack or e-mail there is nobody to alert: the items stay for the daily digest.
+    """
+    digests = [
+        d for d in alert_digests(job) if not isinstance(job.transport(d.destination), ConsoleTransport)
+    ]
+    return send_all(job, digests)
+
+
+def retry_unfinished(job: Job) -> list[DeliveryOutcome]:
+    """Retry every pending (or interrupted) delivery whose time has come."""
+    outcomes = []
+    for row in job.store.unfinished_deliveries():
+        try:
+            transport = job.transport(row["destination"])
+        except (DeliveryError, KeyError) as e:
+            outcomes.append(DeliveryOutcome(row["id"], row["destination"], "failed", str(e)))
+            continue
+        if isinstance(transport, ConsoleTransport):
+            continue
+        outcomes.append(send(job.store, row, transport))
+    return outcomes
+
+
+def resend(job: Job, delivery_id: int) -> DeliveryOutcome:
+    """Send a ledger row again on purpose (after checking an `unconfirmed` one, say)."""
+    row = job.store.delivery(delivery_id)
+    if row is None:
+        raise DeliveryError(f"no delivery with id {delivery_id} (see `monitor deliveries`)")
+    row = dict(row, parts_sent=0, ts=[], status="pending", next_attempt_at=None)
+    job.store.update_delivery(delivery_id, parts_sent=0, ts=[], status="pending", next_attempt_at=None)
+    return send(job.store, row, job.transport(row["destination"]), force=True)

@@ -1,0 +1,432 @@
+"""Delivery: the ledger protocol and the transports (Slack Web API, webhook, SMTP, console).
+
+A delivery is a ledger row keyed by (kind, period, destination) holding the rendered payload.
+Its events count as delivered only once the transport confirmed. Before posting, the row is
+marked `sending`; a row found `sending` after a crash is first looked for in the channel's
+history (every message carries its delivery key as Slack message metadata), so a restart never
+posts twice. Transports that cannot look (webhook, SMTP) leave such a row `unconfirmed` for a
+person to check and `monitor resend`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any, Protocol, TextIO
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
+
+from monitor.config import Destination
+from monitor.digest import Digest
+from monitor.errors import DeliveryError
+from monitor.render.email import render_html
+from monitor.render.slack import render_slack
+from monitor.render.text import render_text
+from monitor.store import Store
+from monitor.text import iso, now, parse_datetime
+
+log = logging.getLogger(__name__)
+
+METADATA_TYPE = "policy_monitor_delivery"
+# Errors a retry in a minute will not fix: say so clearly and wait an hour before trying again.
+CONFIG_ERRORS = {
+    "invalid_auth": "Slack 토큰이 유효하지 않습니다 (SLACK_BOT_TOKEN을 확인하세요)",
+    "not_authed": "Slack 토큰이 없습니다 (SLACK_BOT_TOKEN을 설정하세요)",
+    "account_inactive": "Slack 봇 계정이 비활성화되었습니다",
+    "token_revoked": "Slack 토큰이 취소되었습니다 (새 토큰을 발급하세요)",
+    "channel_not_found": "Slack 채널을 찾을 수 없습니다 (채널 id/이름을 확인하세요)",
+    "not_in_channel": "봇이 채널에 초대되지 않았습니다 (/invite 로 초대하세요)",
+    "is_archived": "Slack 채널이 보관(archive)되었습니다",
+    "missing_scope": "Slack 앱 권한(scope)이 부족합니다 (chat:write, channels:history)",
+}
+
+
+class TransportError(DeliveryError):
+    """A transport failed; `retry_after` says when trying again makes sense.
+
+    `ambiguous` means the message may have arrived anyway (a timeout or a dropped answer):
+    the next attempt looks for it before posting again.
+    """
+
+    def __init__(self, message: str, retry_after: timedelta | None = None, ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous
+
+
+class RefusedConnectionRetryHandler(ConnectionErrorRetryHandler):
+    """Retry only connections that never reached Slack: a reset after sending may have posted."""
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        reason = getattr(error, "reason", error)
+        return isinstance(reason, ConnectionRefusedError) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class Transport(Protocol):
+    """Sends one rendered part; may look a part up after a crash."""
+
+    name: str
+    can_find: bool
+
+    def parts(self, payload: dict[str, Any]) -> list[Any]:
+        """The messages a payload is sent as."""
+        ...
+
+    def post(self, part: Any, key: str, number: int) -> str:
+        """Send one part; returns its id (Slack ts)."""
+        ...
+
+    def find(self, key: str, number: int, since: datetime) -> str | None:
+        """The id of a part already posted with this key, if any."""
+        ...
+
+
+# --- transports -------------------------------------------------------------------------------
+
+
+@dataclass
+class SlackWebTransport:
+    """chat.postMessage with a bot token; conversations.history to find a crashed post."""
+
+    client: WebClient
+    channel: str
+    name: str = "slack"
+    can_find: bool = True
+
+    def parts(self, payload: dict[str, Any]) -> list[Any]:
+        """Slack messages of the payload."""
+        return list(payload["slack"])
+
+    def post(self, part: Any, key: str, number: int) -> str:
+        """Post one message stamped with its delivery key."""
+        try:
+            resp = self.client.chat_postMessage(
+                channel=self.channel,
+                text=part["text"],
+                blocks=part["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key, "part": number}},
+            )
+        except SlackApiError as e:
+            raise _slack_error(e) from e
+        except (SlackClientError, OSError) as e:
+            raise TransportError(
+                f"Slack 응답을 받지 못했습니다: {type(e).__name__}: {e}", ambiguous=True
+            ) from e
+        return str(resp.get("ts") or "")
+
+    def find(self, key: str, number: int, since: datetime) -> str | None:
+        """Look for a message carrying this key and part in the channel since a time."""
+        try:
+            resp = self.client.conversations_history(
+                channel=self.channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True, limit=200
+            )
+        except SlackApiError as e:
+            raise _slack_error(e) from e
+        except (SlackClientError, OSError) as e:
+            raise TransportError(f"Slack 기록을 확인하지 못했습니다: {e}") from e
+        for message in resp.get("messages") or []:
+            meta = message.get("metadata") or {}
+            body = meta.get("event_payload") or {}
+            if (
+                meta.get("event_type") == METADATA_TYPE
+                and body.get("key") == key
+                and body.get("part") == number
+            ):
+                return str(message.get("ts"))
+        return None
+
+
+def _slack_error(e: SlackApiError) -> TransportError:
+    error = str(e.response.get("error") if e.response is not None else "") or "unknown"
+    status = e.response.status_code if e.response is not None else None
+    if error in CONFIG_ERRORS:
+        return TransportError(f"{error}: {CONFIG_ERRORS[error]}", retry_after=timedelta(hours=1))
+    if error == "ratelimited" or status == 429:
+        wait = e.response.headers.get("Retry-After") if e.response is not None else None
+        seconds = int(wait) if wait and str(wait).isdigit() else 60
+        return TransportError(
+            f"Slack 전송 한도 초과(ratelimited); {seconds}초 뒤 다시", timedelta(seconds=seconds)
+        )
+    return TransportError(f"Slack 오류: {error} (HTTP {status})")
+
+
+@dataclass
+class SlackWebhookTransport:
+    """An incoming webhook: posts, but cannot look anything up afterwards."""
+
+    client: WebhookClient
+    name: str = "slack-webhook"
+    can_find: bool = False
+
+    def parts(self, payload: dict[str, Any]) -> list[Any]:
+        """Slack messages of the payload."""
+        return list(payload["slack"])
+
+    def post(self, part: Any, key: str, number: int) -> str:
+        """Post one message through the webhook."""
+        try:
+            resp = self.client.send(text=part["text"], blocks=part["blocks"], unfurl_links=False)
+        except (SlackClientError, OSError) as e:
+            raise TransportError(f"Slack webhook 응답을 받지 못했습니다: {e}", ambiguous=True) from e
+        if resp.status_code != 200:
+            raise TransportError(f"Slack webhook 오류: HTTP {resp.status_code} {resp.body[:100]}")
+        return f"webhook:{number}"
+
+    def find(self, key: str, number: int, since: datetime) -> str | None:
+        """Webhooks cannot read history."""
+        return None
+
+
+@dataclass
+class SmtpTransport:
+    """One e-mail (HTML + text) to the destination's recipients."""
+
+    host: str
+    port: int
+    sender: str
+    recipients: list[str]
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = True
+    use_ssl: bool = False
+    timeout: float = 30.0
+    name: str = "email"
+    can_find: bool = False
+
+    def parts(self, payload: dict[str, Any]) -> list[Any]:
+        """An e-mail is one part."""
+        return [payload["email"]]
+
+    def post(self, part: Any, key: str, number: int) -> str:
+        """Send the e-mail; the delivery key goes in a header."""
+        msg = EmailMessage()
+        msg["Subject"] = part["subject"]
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(self.recipients)
+        msg["X-Policy-Monitor-Delivery"] = key
+        msg.set_content(part["text"])
+        msg.add_alternative(part["html"], subtype="html")
+        try:
+            smtp_class = smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
+            with smtp_class(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls and not self.use_ssl:
+                    smtp.starttls()
+                if self.user and self.password:
+                    smtp.login(self.user, self.password)
+                refused = smtp.send_message(msg)
+        except (smtplib.SMTPException, OSError) as e:
+            raise TransportError(
+                f"메일 서버({self.host}:{self.port}) 전송 실패: {type(e).__name__}: {e}"
+            ) from e
+        if refused:
+            raise TransportError(f"수신 거부된 주소: {', '.join(refused)}")
+        return str(msg.get("Message-ID") or f"email:{number}")
+
+    def find(self, key: str, number: int, since: datetime) -> str | None:
+        """SMTP cannot tell what arrived."""
+        return None
+
+
+@dataclass
+class ConsoleTransport:
+    """Print readable Korean text (no Slack or e-mail configured, or `--to console`)."""
+
+    out: TextIO | None = None  # None: whatever sys.stdout is when printing
+    name: str = "console"
+    can_find: bool = False
+
+    def parts(self, payload: dict[str, Any]) -> list[Any]:
+        """The text version."""
+        return [payload["text"]]
+
+    def post(self, part: Any, key: str, number: int) -> str:
+        """Print it."""
+        out = self.out or sys.stdout
+        out.write(part)
+        out.flush()
+        return "console"
+
+    def find(self, key: str, number: int, since: datetime) -> str | None:
+        """Nothing to find."""
+        return None
+
+
+# --- choosing a transport ---------------------------------------------------------------------
+
+
+def slack_client(token: str) -> WebClient:
+    """A WebClient with retries for rate limits and dropped connections; SLACK_API_URL for tests."""
+    base = os.environ.get("SLACK_API_URL") or "https://slack.com/api/"
+    return WebClient(
+        token=token,
+        base_url=base if base.endswith("/") else base + "/",
+        timeout=int(os.environ.get("SLACK_TIMEOUT") or 15),
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def transport_for(name: str, destination: Destination, override: str | None = None) -> Transport:
+    """The transport for a destination; falls back to the console when nothing is configured."""
+    env = os.environ
+    kind = override or destination.type
+    if kind == "slack":
+        token, webhook = env.get("SLACK_BOT_TOKEN"), env.get("SLACK_WEBHOOK_URL")
+        if token:
+            channel = destination.channel or env.get("SLACK_CHANNEL")
+            if not channel:
+                raise DeliveryError(
+                    f"destination '{name}': no Slack channel; set SLACK_CHANNEL or "
+                    f"notify.destinations.{name}.channel in sources.yaml"
+                )
+            return SlackWebTransport(slack_client(token), channel)
+        if webhook:
+            return SlackWebhookTransport(WebhookClient(webhook, timeout=15))
+        if override:
+            raise DeliveryError("--to slack needs SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL in the environment")
+        return ConsoleTransport()
+    if kind == "email":
+        host = env.get("SMTP_HOST")
+        if not host:
+            if override:
+                raise DeliveryError("--to email needs SMTP_HOST (and SMTP_FROM) in the environment")
+            return ConsoleTransport()
+        if not destination.to:
+            raise DeliveryError(f"destination '{name}': no e-mail recipients (notify.destinations.{name}.to)")
+        port = int(env.get("SMTP_PORT") or 587)
+        return SmtpTransport(
+            host=host,
+            port=port,
+            sender=env.get("SMTP_FROM") or "policy-monitor@localhost",
+            recipients=list(destination.to),
+            user=env.get("SMTP_USER"),
+            password=env.get("SMTP_PASSWORD"),
+            starttls=(env.get("SMTP_STARTTLS") or ("1" if port == 587 else "0")) not in ("0", "false", "no"),
+            use_ssl=(env.get("SMTP_SSL") or "0") not in ("0", "false", "no"),
+        )
+    return ConsoleTransport()
+
+
+def payload_for(digest: Digest) -> dict[str, Any]:
+    """Everything any transport needs, rendered once and kept in the ledger for retries."""
+    return {
+        "slack": render_slack(digest),
+        "text": render_text(digest),
+        "email": {"subject": digest.title, "text": render_text(digest), "html": render_html(digest)},
+    }
+
+
+# --- the ledger protocol ----------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryOutcome:
+    """What one delivery attempt did."""
+
+    id: int | None
+    key: str
+    status: str  # sent | already-sent | pending | deferred | unconfirmed | printed
+    error: str | None = None
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def send(store: Store, row: dict[str, Any], transport: Transport, *, force: bool = False) -> DeliveryOutcome:
+    """Send (or finish sending) one ledger row; never posts a confirmed part twice."""
+    key = f"{row['kind']}:{row['period']}:{row['destination']}"
+    if row["status"] == "sent" and not force:
+        return DeliveryOutcome(row["id"], key, "already-sent")
+    due = parse_datetime(row.get("next_attempt_at")) if row.get("next_attempt_at") else None
+    if due and due > now() and not force:
+        return DeliveryOutcome(row["id"], key, "deferred", row.get("last_error"))
+    parts = transport.parts(row["payload"])
+    sent_ts: list[str] = list(row["ts"])[: row["parts_sent"]]
+    start = row["parts_sent"]
+    if row["status"] == "sending" and not force:
+        # we crashed between posting part `start` and recording it: did it arrive?
+        since = (parse_datetime(row["updated_at"]) or now()) - timedelta(minutes=10)
+        if not transport.can_find:
+            store.update_delivery(
+                row["id"], status="unconfirmed",
+                last_error="전송 중 중단되어 도착 여부를 확인할 수 없습니다; 확인 후 `monitor resend` 하세요",
+            )  # fmt: skip
+            return DeliveryOutcome(row["id"], key, "unconfirmed")
+        try:
+            found = transport.find(key, start, since)
+        except TransportError as e:
+            return _failed(store, row, key, e)
+        if found:
+            sent_ts.append(found)
+            start += 1
+            store.update_delivery(row["id"], parts_sent=start, ts=sent_ts)
+    for number in range(start, len(parts)):
+        store.update_delivery(row["id"], status="sending")  # committed before we post
+        try:
+            ts = transport.post(parts[number], key, number)
+        except TransportError as e:
+            return _failed(store, row, key, e, parts_sent=number, ts=sent_ts)
+        sent_ts.append(ts)
+        store.update_delivery(row["id"], parts_sent=number + 1, ts=sent_ts)
+    store.update_delivery(
+        row["id"], status="sent", sent_at=iso(now()), last_error=None, next_attempt_at=None,
+        attempts=int(row["attempts"]) + 1,
+    )  # fmt: skip
+    return DeliveryOutcome(row["id"], key, "sent")
+
+
+def _failed(
+    store: Store, row: dict[str, Any], key: str, error: TransportError, **values: Any
+) -> DeliveryOutcome:
+    attempts = int(row["attempts"]) + 1
+    wait = error.retry_after or _backoff(attempts)
+    # a refused post is pending; one that may have arrived stays `sending`, to be looked for first
+    status = "sending" if error.ambiguous else "pending"
+    store.update_delivery(
+        row["id"], status=status, attempts=attempts, last_error=str(error),
+        next_attempt_at=iso(now() + wait), **values,
+    )  # fmt: skip
+    log.warning("delivery %s failed (attempt %d): %s", key, attempts, error)
+    return DeliveryOutcome(row["id"], key, status, str(error))
+
+
+def deliver(
+    store: Store,
+    digest: Digest,
+    transport: Transport,
+    *,
+    record: bool = True,
+    on_print: Callable[[str], None] | None = None,
+) -> DeliveryOutcome:
+    """Record a digest in the ledger (once per kind, period and destination) and send it.
+
+    With the console transport nothing is recorded: the console is a preview, not a delivery,
+    so the events stay undelivered for the real destination.
+    """
+    if isinstance(transport, ConsoleTransport) or not record:
+        payload = payload_for(digest)
+        for number, part in enumerate(transport.parts(payload)):
+            transport.post(part, digest.key, number)
+        return DeliveryOutcome(None, digest.key, "printed")
+    existing = store.find_delivery(digest.kind, digest.period, digest.destination)
+    row = existing or store.create_delivery(
+        digest.kind, digest.period, digest.destination, payload_for(digest),
+        digest.event_ids, digest.skipped_event_ids,
+    )  # fmt: skip
+    return send(store, row, transport)

@@ -1,0 +1,1 @@
+"""Renderers: one Digest → Slack Block Kit messages, plain text, or an e-mail."""
