@@ -95,6 +95,11 @@ class SourceConfig(BaseModel):
     allow_empty: bool = False
     headers: dict[StrictStr, StrictStr] = Field(default_factory=dict)
     read_timeout: float | None = Field(None, gt=0)
+    # "legacy" lowers OpenSSL's security level (SECLEVEL=1) for this source's host only, for
+    # servers with weak DH keys (DH_KEY_TOO_SMALL); certificates are still verified
+    tls: Literal["default", "legacy"] = "default"
+    # a page fetched before each poll so the session holds the cookies the site expects
+    warmup_url: StrictStr | None = None
 
     @field_validator("id")
     @classmethod
@@ -103,10 +108,10 @@ class SourceConfig(BaseModel):
             raise ValueError("must be a slug: lower-case letters, digits, '-' or '_'")
         return v
 
-    @field_validator("url")
+    @field_validator("url", "warmup_url")
     @classmethod
-    def _http(cls, v: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", v):
+    def _http(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+", v):
             raise ValueError("must be an http:// or https:// URL")
         return v
 

@@ -6,6 +6,7 @@ import codecs
 import logging
 import random
 import re
+import ssl
 import threading
 import time
 import urllib.robotparser
@@ -13,18 +14,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from charset_normalizer import from_bytes
+from requests.adapters import HTTPAdapter
 
-from monitor.config import HttpConfig
+from monitor.config import HttpConfig, SourceConfig
 from monitor.errors import FetchError, RobotsDisallowed
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ROBOTS_TTL = 6 * 3600.0
+# OpenSSL 3 defaults to security level 2, which refuses the 1024-bit DH keys some .go.kr/.or.kr
+# servers still use (DH_KEY_TOO_SMALL). Level 1 accepts them; the certificate and host name are
+# still checked (../shared/sources/MINISTRIES.md §5 pitfall 5). Never verify=False.
+LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=1"
 
 # Every label Korean sites use for EUC-KR means Microsoft's superset in practice (UHC
 # syllables such as 똠 or 햏 are not in EUC-KR proper), so decode them all as cp949.
@@ -105,6 +111,36 @@ def utf8_xml(content: bytes, headers: Mapping[str, str]) -> bytes:
     text = content.decode(codec, errors="replace").lstrip("\ufeff")
     text = re.sub(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""", r'\1"utf-8"', text, count=1)
     return text.encode("utf-8")
+
+
+def legacy_tls_context() -> ssl.SSLContext:
+    """A verifying TLS context at OpenSSL security level 1 (for weak server DH keys)."""
+    context = ssl.create_default_context()
+    context.set_ciphers(LEGACY_CIPHERS)
+    context.verify_mode = ssl.CERT_REQUIRED  # the defaults, stated: this is the contract
+    context.check_hostname = True
+    return context
+
+
+class LegacyTlsAdapter(HTTPAdapter):
+    """An adapter whose connections use `legacy_tls_context()`; mounted for one host only."""
+
+    def __init__(self) -> None:
+        self.ssl_context = legacy_tls_context()
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self.ssl_context
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["ssl_context"] = self.ssl_context
+        return super().proxy_manager_for(*args, **kwargs)
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("verify") is False:
+            raise FetchError("refusing to send without certificate verification (verify=False)")
+        return super().send(request, *args, **kwargs)
 
 
 @dataclass
@@ -190,6 +226,28 @@ class HttpClient:
             method, url, params=params, headers=send, data=data,
             read_timeout=read_timeout, retry_on=RETRY_STATUSES | retry_on,
         )  # fmt: skip
+
+    def prepare(self, source: SourceConfig) -> None:
+        """Apply a source's access settings: `tls: legacy` for its host, the `warmup_url` GET."""
+        if source.tls == "legacy":
+            for url in (source.url, source.warmup_url):
+                if url:
+                    self.use_legacy_tls(url)
+        if source.warmup_url:
+            # the site hands out a session cookie on its home page; requests.Session keeps it
+            self.get(
+                source.warmup_url, headers=source.headers, read_timeout=source.read_timeout,
+                ignore_robots=source.ignore_robots,
+            )  # fmt: skip
+
+    def use_legacy_tls(self, url: str) -> str:
+        """Mount a LegacyTlsAdapter for the https origin of url (that host only); returns its prefix."""
+        parts = urlsplit(url)
+        prefix = f"https://{parts.netloc.lower()}/"
+        with self._lock:
+            if not isinstance(self.session.adapters.get(prefix), LegacyTlsAdapter):
+                self.session.mount(prefix, LegacyTlsAdapter())
+        return prefix
 
     def check_robots(self, url: str) -> None:
         """Raise RobotsDisallowed when the host's robots.txt forbids our agent this URL."""
@@ -319,6 +377,13 @@ class HttpClient:
                 raise FetchError(f"response from {url} exceeds the size cap of {cap:,} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def with_query(url: str, **params: Any) -> str:
+    """The URL with these query parameters set (replacing any of the same name, keeping the rest)."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    return urlunsplit(parts._replace(query=urlencode([*kept, *((k, str(v)) for k, v in params.items())])))
 
 
 def _parse_retry_after(value: str) -> float | None:
