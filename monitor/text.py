@@ -173,6 +173,21 @@ def parse_date(value: str | None) -> date | None:
     return dt.date() if dt else None
 
 
+# A calendar date inside running text: 2026.09.09, 2026. 9. 7., 2026/09/11, 2026-09-08, 2026년 9월 7일.
+_DATE_IN_TEXT = re.compile(r"(?<!\d)(\d{4})\s*[-./년]\s*(\d{1,2})\s*[-./월]\s*(\d{1,2})(?!\d)")
+
+
+def find_dates(text: str | None) -> list[date]:
+    """Every valid calendar date written in text, in order (`2026. 9. 7. ~2026. 10. 19.` → two)."""
+    found: list[date] = []
+    for m in _DATE_IN_TEXT.finditer(text or ""):
+        try:
+            found.append(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            continue
+    return found
+
+
 def start_of_day(d: date) -> datetime:
     """Midnight of a date in the service time zone."""
     return datetime.combine(d, time(0), tzinfo=tz())

@@ -1,0 +1,72 @@
+"""Reading the XML bodies of government APIs: tolerant parsing, child text, HTML fragments as text."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+
+from bs4 import BeautifulSoup
+from lxml import etree
+
+from monitor.errors import ParseError
+from monitor.http import utf8_xml
+from monitor.text import clean_whitespace
+
+
+class MalformedXml(ParseError):
+    """The body looks like XML but is not well-formed (only raised with recover=False)."""
+
+
+def parse_xml(
+    content: bytes, what: str, headers: Mapping[str, str] | None = None, recover: bool = True
+) -> etree._Element:
+    """Parse an API's XML body; an HTML page, JSON or nothing at all is a ParseError.
+
+    By default the parser recovers from broken markup rather than losing the page; with
+    recover=False a malformed body raises MalformedXml so the caller can salvage it its own way.
+    """
+    head = content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if not head:
+        raise ParseError(f"{what}: the response is empty")
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        raise ParseError(f"{what}: expected XML but got an HTML page")
+    if head.startswith((b"{", b"[")):
+        raise ParseError(f"{what}: expected XML but got JSON")
+    if not head.startswith(b"<"):
+        text = content[:120].decode("utf-8", "replace").strip()
+        raise ParseError(f"{what}: expected XML but got text ({text!r})")
+    parser = etree.XMLParser(recover=recover, resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        root = etree.fromstring(utf8_xml(content, headers or {}), parser)
+    except etree.XMLSyntaxError as e:
+        raise MalformedXml(f"{what}: malformed XML ({e})") from e
+    if root is None:
+        raise ParseError(f"{what}: the response is not readable XML")
+    return root
+
+
+def child_text(element: etree._Element, tag: str) -> str:
+    """The whitespace-collapsed text of a direct child (CDATA included); '' when absent."""
+    child = element.find(tag)
+    return clean_whitespace(child.text) if child is not None and child.text else ""
+
+
+def row_dict(element: etree._Element) -> dict[str, str]:
+    """A flat row: each child's tag → its text (the first one when a tag repeats)."""
+    row: dict[str, str] = {}
+    for child in element:
+        if isinstance(child.tag, str) and child.tag not in row:
+            row[child.tag] = clean_whitespace(child.text or "")
+    return row
+
+
+def html_text(fragment: str) -> str:
+    """Readable text of an HTML fragment (entities decoded, tags dropped, spaces collapsed)."""
+    if not fragment:
+        return ""
+    if "<" not in fragment:
+        fragment = html.unescape(fragment)  # a CDATA title may carry &lt;b&gt; as entities
+        if not re.search(r"<[A-Za-z/!]", fragment):
+            return clean_whitespace(fragment)
+    return clean_whitespace(BeautifulSoup(fragment, "lxml").get_text(" "))
