@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -62,17 +61,19 @@ def _duration(value: str | None) -> Any:
 @click.option("--rules", "rules_path", envvar="MONITOR_RULES",
               help="rules folder or file (env MONITOR_RULES, default ./rules).")  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines as text or JSON (level from MONITOR_LOG_LEVEL).")  # fmt: skip
 @click.version_option(package_name="policy-monitor")
 @click.pass_context
 def main(ctx: click.Context, db: str | None, sources_path: str | None,
-         rules_path: str | None, verbose: bool) -> None:  # fmt: skip
+         rules_path: str | None, verbose: bool, log_format: str) -> None:  # fmt: skip
     """Watch Korean legislation and policy sources and flag what matters.
 
     Example: monitor poll
     """
-    level = "INFO" if verbose else os.environ.get("MONITOR_LOG_LEVEL", "WARNING")
-    logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    from monitor import logs
+
+    logs.setup("INFO" if verbose else None, log_format)
     ctx.obj = Settings.from_env(db, sources_path, rules_path)
 
 
@@ -659,3 +660,99 @@ def resend(ctx: click.Context, delivery_id: int) -> None:
         job.store.close()
     if not _report([outcome]):
         ctx.exit(1)
+
+
+# --- the service --------------------------------------------------------------------------------
+
+
+@main.command("run")
+@click.option("--grace", type=float, default=20.0, show_default=True,
+              help="Seconds to let a running poll finish after SIGTERM before leaving it.")  # fmt: skip
+@click.pass_context
+def run_cmd(ctx: click.Context, grace: float) -> None:
+    """Run the service: poll every source on its interval, send digests on their schedule.
+
+    Changes to sources.yaml and rules/ are picked up without a restart (also on SIGHUP); an
+    invalid change keeps the last good config. SIGTERM or Ctrl-C stops it cleanly.
+
+    Example: monitor run --log-format json
+    """
+    from monitor.service import LockError, run
+
+    settings = _settings(ctx)
+    _load(settings)  # refuse to start on a broken config, with the usual message
+    try:
+        code = run(settings, sys.stdout, grace=grace)
+    except LockError as e:
+        raise click.ClickException(str(e)) from None
+    ctx.exit(code)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with sources and digests.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show each source's health and the last digests; exit 0 healthy, 1 degraded, 2 failing.
+
+    Meant for cron and container health checks.
+
+    Example: monitor status --json
+    """
+    from monitor.health import assess
+    from monitor.store import Store
+    from monitor.text import now, parse_datetime
+
+    settings = _settings(ctx)
+    sources, _ = _load(settings)
+    assert sources is not None
+    notify = sources.notify
+    store = Store(settings.db)
+    try:
+        states = {r["source"]: r for r in store.source_health_rows()}
+        digests = [d for d in store.deliveries(limit=200) if d["kind"] in ("daily", "weekly")][:5]
+        stuck = [
+            d for d in store.deliveries(limit=200) if d["status"] in ("pending", "sending", "unconfirmed")
+        ]
+    finally:
+        store.close()
+    current = now()
+    rows = []
+    for h in assess(sources.sources, states, current.date()):
+        source = next(s for s in sources.sources if s.id == h.id)
+        state = states.get(h.id, {})
+        last_ok = parse_datetime(state.get("last_success_at"))
+        stale = bool(last_ok) and (current - last_ok).total_seconds() > (
+            source.interval_seconds * notify.stale_after_intervals
+        )
+        failures = int(state.get("consecutive_failures") or 0)
+        level = 2 if failures >= notify.alert_after_failures else (1 if failures or stale else 0)
+        rows.append({"id": h.id, "name": h.name, "ok": h.ok and not stale, "level": level,
+                     "consecutive_failures": failures, "failing_days": h.failing_days, "stale": stale,
+                     "never_run": h.never_run, "last_success_at": state.get("last_success_at"),
+                     "last_error": h.error})  # fmt: skip
+    code = max([r["level"] for r in rows] or [0])
+    if stuck:
+        code = max(code, 2 if any(d["attempts"] >= 3 or d["status"] == "unconfirmed" for d in stuck) else 1)
+    word = {0: "healthy", 1: "degraded", 2: "failing"}[code]
+    if as_json:
+        keys = ("id", "kind", "period", "destination", "status", "sent_at", "last_error")
+        _echo_json({
+            "status": word, "sources": rows, "digests": [{k: d[k] for k in keys} for d in digests],
+            "unfinished_deliveries": len(stuck),
+        })  # fmt: skip
+    else:
+        label = {"healthy": "정상", "degraded": "일부 문제", "failing": "장애"}[word]
+        click.echo(f"상태: {label} ({word})")
+        for r in rows:
+            mark = "정상" if r["ok"] else ("멈춤" if r["stale"] and not r["consecutive_failures"] else "실패")
+            if r["never_run"]:
+                mark = "아직 수집 안 함"
+            extra = f" · 연속 실패 {r['consecutive_failures']}회" if r["consecutive_failures"] else ""
+            click.echo(f"  {pad(r['id'], 24)} {pad(mark, 14)}{extra}")
+            if r["last_error"] and not r["ok"]:
+                click.echo(f"      오류: {r['last_error']}")
+        for d in digests:
+            click.echo(f"  다이제스트 {d['kind']} {d['period']} → {d['destination']}: {d['status']}")
+        if stuck:
+            click.echo(f"  보내지 못한 전송 {len(stuck)}건 (monitor deliveries 로 확인)")
+    ctx.exit(code)

@@ -163,6 +163,8 @@ class NotifyConfig(Strict):
     routes: dict[StrictStr, list[StrictStr]] = Field(default_factory=dict)  # topic → destinations
     reminder_days: list[int] = Field(default_factory=lambda: [7, 3, 1])
     backfill_days: int = Field(3, ge=0)  # a digest after a long pause shows at most this much
+    alert_after_failures: int = Field(3, ge=1)  # consecutive failures before a health alert
+    stale_after_intervals: float = Field(3.0, gt=1)  # no success for this many intervals = stale
 
     @model_validator(mode="after")
     def _known_destinations(self) -> NotifyConfig:

@@ -116,6 +116,25 @@ def alert_digests(job: Job) -> list[Digest]:
     return out
 
 
+def health_digests(job: Job) -> list[Digest]:
+    """Source health alerts for the ops destination: failures, recoveries, staleness."""
+    from monitor.digest import Section
+    from monitor.health import health_alerts
+    from monitor.text import now
+
+    notify = job.config.notify
+    states = {r["source"]: r for r in job.store.source_health_rows()}
+    sent = job.store.delivery_periods("health", notify.ops)
+    alerts = health_alerts(
+        job.config.sources, states, sent, now(),
+        after_failures=notify.alert_after_failures, stale_after=notify.stale_after_intervals,
+    )  # fmt: skip
+    return [
+        Digest("health", a.period, notify.ops, a.title, [Section("소스 상태", [], note=a.text)])
+        for a in alerts
+    ]
+
+
 def send_all(job: Job, digests: list[Digest]) -> list[DeliveryOutcome]:
     """Deliver digests; one destination failing never stops the others."""
     outcomes = []

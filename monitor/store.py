@@ -605,6 +605,13 @@ class Store:
         )
         return [_decode_delivery(r) for r in rows]
 
+    def delivery_periods(self, kind: str, destination: str) -> list[str]:
+        """Periods of every ledger row of a kind for a destination (whatever their status)."""
+        rows = self.db.execute(
+            "SELECT period FROM deliveries WHERE kind = ? AND destination = ?", [kind, destination]
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def unfinished_deliveries(self) -> list[dict[str, Any]]:
         """Rows not yet confirmed sent (pending or sending), oldest first."""
         rows = self.rows("SELECT * FROM deliveries WHERE status IN ('pending', 'sending') ORDER BY id")
