@@ -76,7 +76,8 @@ def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher:
         outcome.status, outcome.error = "failed", f"{type(e).__name__}: {e}"
         outcome.http_status = getattr(e, "status", None) or outcome.http_status
     except Exception as e:  # the job boundary: record and go on with the other sources
-        log.exception("source %s run %s: unexpected error", source.id, run_id)
+        where = {"source": source.id, "run_id": run_id}
+        log.exception("source %s run %s: unexpected error", source.id, run_id, extra=where)
         outcome.status, outcome.error = "failed", f"unexpected {type(e).__name__}: {e}"
     outcome.seconds = round(time.monotonic() - started, 3)
     if outcome.failed:
@@ -87,12 +88,15 @@ def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher:
                 requests=outcome.requests, warnings=outcome.warnings,
             )  # fmt: skip
             store.record_failure(source.id, outcome.status, outcome.error or "")
-        log.warning("source %s run %s %s: %s", source.id, run_id, outcome.status, outcome.error)
+        log.warning(
+            "source %s run %s %s: %s", source.id, run_id, outcome.status, outcome.error,
+            extra={"source": source.id, "run_id": run_id},
+        )  # fmt: skip
     else:
         log.info(
             "source %s run %s %s: fetched=%d new=%d updated=%d flagged=%d",
             source.id, run_id, outcome.status, outcome.fetched, outcome.new, outcome.updated,
-            outcome.flagged,
+            outcome.flagged, extra={"source": source.id, "run_id": run_id},
         )  # fmt: skip
     return outcome
 
