@@ -149,13 +149,14 @@ def send_all(job: Job, digests: list[Digest]) -> list[DeliveryOutcome]:
 
 
 def run_alerts(job: Job) -> list[DeliveryOutcome]:
-    """Post urgent alerts and D-1 reminders, but only through a real transport.
+    """Post urgent alerts, D-1 reminders and source health alerts, through a real transport only.
 
-    Without Slack or e-mail there is nobody to alert: the items stay for the daily digest.
+    Without Slack or e-mail there is nobody to alert: items stay for the daily digest, and
+    source health shows in its footer and in `monitor status`.
     """
-    digests = [
-        d for d in alert_digests(job) if not isinstance(job.transport(d.destination), ConsoleTransport)
-    ]
+    candidates = alert_digests(job) + health_digests(job)
+    digests = [d for d in candidates if not isinstance(job.transport(d.destination), ConsoleTransport)]
+
     return send_all(job, digests)
 
 
