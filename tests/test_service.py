@@ -269,10 +269,10 @@ def test_status_exit_codes(server: HTTPServer, write_sources: Callable[..., Path
 
 def test_json_logs_carry_source_and_run_and_never_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATA_GO_KR_KEY", "sentinel-secret-4242")
-    record = logging.LogRecord(
-        "monitor.ingest", logging.WARNING, __file__, 1,
-        "source %s run %s failed: GET https://api.example/x?serviceKey=%s", ("press", 7, "sentinel-secret-4242"), None,
-    )  # fmt: skip
+    message = "source %s run %s failed: GET https://api.example/x?serviceKey=%s"
+    args = ("press", 7, "sentinel-secret-4242")
+    record = logging.LogRecord("monitor.ingest", logging.WARNING, __file__, 1, message, args, None)
+
     record.source, record.run_id = "press", 7
     assert RedactSecrets().filter(record)
     line = json.loads(JsonFormatter().format(record))
