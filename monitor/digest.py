@@ -156,7 +156,10 @@ def deadline_badge(deadline: str | None, today: date) -> str | None:
 def _why(matches: Sequence[Mapping[str, Any]], ctx: Context) -> list[str]:
     # the words the matcher produced: same rule, same field, same terms (DESIGN "Matching notes")
     out = []
-    for m in matches[:3]:
+    ranked = sorted(matches, key=lambda m: -PRIORITY_ORDER.get(m["priority"], 0))
+    for m in ranked[:2]:
+
+
         terms = ", ".join(f"‘{t}’" for t in m["terms"])
         line = f"{m['rule']} · {FIELD_LABELS.get(m['field'], m['field'])}: {terms}"
         if m["field"] != "title" and m.get("snippet"):
@@ -280,6 +283,11 @@ def build_daily(
         if destination in routes_for(_topics(i["matches"], ctx), ctx, ctx.notify.daily.to)
     ]  # fmt: skip
     upcoming = _merge_threads([entry_for(i, ctx) for i in routed_items])
+    # a deadline of something already listed above joins that entry (a bill and its 입법예고)
+    listed = {e.thread: e for g in new_groups for e in g.entries}
+    for entry in upcoming:
+        if entry.thread in listed:
+            _merge_threads([listed[entry.thread], entry])
     soon = [e for e in upcoming if e.thread not in shown]
     sections.append(Section("7일 안에 의견 마감", [Group(None, soon)]))
     notes = []

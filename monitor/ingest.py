@@ -121,12 +121,15 @@ def store_batch(
             outcome.fetched, outcome.new, outcome.updated = (
                 len(batch.items), result.new, result.updated,
             )  # fmt: skip
+            flagged: set[int] = set()
             for event in result.events:
                 matches = matcher.match_item(event.item, source.id, source.kind)
                 if matches:
                     store.add_matches(event.id, event.item_id, matches)
-                    outcome.flagged += 1
-                outcome.announced += int(event.announce)
+                    flagged.add(event.item_id)
+                outcome.announced += int(event.announce and event.type == "new")
+            outcome.flagged = len(flagged)  # items, not events: a notice's new + deadline is one
+
         state_update = dict(
             last_run_at=stamp, last_success_at=stamp, last_status=outcome.status,
             last_error=None, consecutive_failures=0,

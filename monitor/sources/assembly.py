@@ -273,7 +273,9 @@ def _summary(ctx: PollContext, item: Item) -> None:
     page = _call(ctx, "BPMBILLSUMMARY", {"BILL_NO": bill_no})
     for row in page.rows:
         if row.get("BILL_ID") in (None, item.key):
-            item.summary = nfc(row.get("SUMMARY"))
+            # the text opens with its own heading; the digest shows the reasons themselves
+            item.summary = re.sub(r"^제안이유\s*및\s*주요\s*내용\s*", "", nfc(row.get("SUMMARY")))
+
             break
     item.fields["summary_checked"] = True  # an empty SUMMARY is normal; do not ask again
 
