@@ -1,0 +1,39 @@
+# policy-monitor service image: `monitor run` as a non-root user, the SQLite DB on a volume.
+# Build and run (see README "Docker로 운영하기"):
+#   docker build -t policy-monitor .
+#   docker run -d --name policy-monitor -v policy-monitor-data:/data \
+#     -e ASSEMBLY_API_KEY -e SLACK_BOT_TOKEN -e SLACK_CHANNEL policy-monitor
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    TZ=Asia/Seoul \
+    MONITOR_TZ=Asia/Seoul \
+    MONITOR_DB=/data/monitor.db \
+    MONITOR_SOURCES=/app/sources.yaml \
+    MONITOR_RULES=/app/rules \
+    PATH=/opt/venv/bin:$PATH
+
+# tzdata for the system clock's zone (Python also ships its own tzdata package)
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tzdata \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY monitor ./monitor
+# the same install as the README's first command, into a virtual environment
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
+COPY sources.yaml ./
+COPY rules ./rules
+
+RUN useradd --create-home --uid 10001 monitor && mkdir -p /data && chown monitor:monitor /data
+USER monitor
+VOLUME ["/data"]
+
+# 0 healthy, 1 degraded (still serving), 2 failing: only "failing" marks the container unhealthy
+HEALTHCHECK --interval=5m --timeout=60s --start-period=5m \
+    CMD monitor status > /dev/null; test $? -lt 2
+
+# exec form: SIGTERM reaches Python, which stops the scheduler cleanly
+CMD ["monitor", "run"]

@@ -1,0 +1,67 @@
+"""The Dockerfile: non-root, exec-form CMD, the DB on /data, a health check, the README's install."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    out, pending = [], ""
+    for line in DOCKERFILE.splitlines():
+        if line.strip().startswith("#") or not line.strip():
+            continue
+        pending += line.rstrip("\\").strip() + " "
+        if not line.rstrip().endswith("\\"):
+            word, _, rest = pending.strip().partition(" ")
+            out.append((word.upper(), rest))
+            pending = ""
+    return out
+
+
+def test_base_image_is_a_slim_python_3_11_or_newer() -> None:
+    (base,) = [a for i, a in instructions() if i == "FROM"]
+    name, tag = base.split(":")
+    assert name == "python" and tag.endswith("-slim")
+    assert tuple(int(x) for x in tag.removesuffix("-slim").split(".")) >= (3, 11)
+
+
+def test_runs_as_non_root_with_the_db_on_a_volume() -> None:
+    steps = instructions()
+    users = [a for i, a in steps if i == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    assert json.loads(next(a for i, a in steps if i == "VOLUME")) == ["/data"]
+    env = " ".join(a for i, a in steps if i == "ENV")
+    assert "MONITOR_DB=/data/monitor.db" in env and "TZ=Asia/Seoul" in env
+    assert any("tzdata" in a for i, a in steps if i == "RUN")
+
+
+def test_exec_form_cmd_and_health_check_use_the_cli() -> None:
+    steps = instructions()
+    assert json.loads(next(a for i, a in steps if i == "CMD")) == ["monitor", "run"]
+    health = next(a for i, a in steps if i == "HEALTHCHECK")
+    assert "monitor status" in health
+
+
+def test_the_install_step_is_the_readme_install_and_the_package_carries_its_data(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install -q -e ." in readme.splitlines()[3] or "pip install -q -e ." in readme[:400]
+    assert any("pip install --no-cache-dir ." in a for i, a in instructions() if i == "RUN")
+    # what `pip install .` installs: build the wheel and look inside
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (wheel,) = tmp_path.glob("policy_monitor-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "monitor/demo_data/assembly_TVBPMBILL11.json" in names and "monitor/cli.py" in names
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "monitor = monitor.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
