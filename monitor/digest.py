@@ -122,6 +122,13 @@ def routes_for(topics: Iterable[str], ctx: Context, default: Sequence[str]) -> l
     return list(dict.fromkeys(out))
 
 
+def routed_to(
+    rows: list[dict[str, Any]], destination: str, ctx: Context, default: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The rows (events or items with matches) whose topics route to this destination."""
+    return [r for r in rows if destination in routes_for(_topics(r["matches"], ctx), ctx, default)]
+
+
 def resolve_destination(name: str, notify: NotifyConfig) -> Destination:
     """The Destination for a name; `#channel` names come from a rule file's `channel:`."""
     if name in notify.destinations:
@@ -258,9 +265,7 @@ def build_daily(
     ctx: Context,
 ) -> Digest:
     """The weekday digest for one destination from the events it has not received yet."""
-    routed = [
-        e for e in events if destination in routes_for(_topics(e["matches"], ctx), ctx, ctx.notify.daily.to)
-    ]
+    routed = routed_to(events, destination, ctx, ctx.notify.daily.to)
     cutoff = iso(start_of_day(ctx.today) - timedelta(days=ctx.notify.backfill_days)) or ""
     skipped = [e for e in routed if e["created_at"] < cutoff]
     window = [e for e in routed if e["created_at"] >= cutoff]
@@ -278,10 +283,7 @@ def build_daily(
         )
     )
     shown = {e.thread for g in new_groups for e in g.entries}
-    routed_items = [
-        i for i in deadline_items
-        if destination in routes_for(_topics(i["matches"], ctx), ctx, ctx.notify.daily.to)
-    ]  # fmt: skip
+    routed_items = routed_to(deadline_items, destination, ctx, ctx.notify.daily.to)
     upcoming = _merge_threads([entry_for(i, ctx) for i in routed_items])
     # a deadline of something already listed above joins that entry (a bill and its 입법예고)
     listed = {e.thread: e for g in new_groups for e in g.entries}
@@ -336,9 +338,7 @@ def build_weekly(
     ctx: Context,
 ) -> Digest:
     """The representatives' summary of the past seven days and the two weeks ahead."""
-    routed = [
-        e for e in events if destination in routes_for(_topics(e["matches"], ctx), ctx, ctx.notify.weekly.to)
-    ]
+    routed = routed_to(events, destination, ctx, ctx.notify.weekly.to)
     per_topic: dict[str, set[int]] = {}
     for e in routed:
         for topic in _topics(e["matches"], ctx):
@@ -368,10 +368,7 @@ def build_weekly(
         entry_for(e, ctx) for e in routed
         if e["type"] == "new" and _priority(e["matches"]) in ("high", "urgent")
     ]  # fmt: skip
-    routed_items = [
-        i for i in deadline_items
-        if destination in routes_for(_topics(i["matches"], ctx), ctx, ctx.notify.weekly.to)
-    ]  # fmt: skip
+    routed_items = routed_to(deadline_items, destination, ctx, ctx.notify.weekly.to)
     sections = [
         Section("이번 주 주제별 건수", [], note=counts or "이번 주에 표시된 항목이 없습니다."),
         Section("움직인 의안과 현재 단계", [Group(None, _merge_threads(moved))]),

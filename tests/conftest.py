@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from pytest_httpserver import HTTPServer
 
 from monitor.cli import main
 from monitor.config import HttpConfig
+from tests.slack_api import FakeSlack
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parents[1]
@@ -65,6 +67,19 @@ def server(httpserver: HTTPServer) -> HTTPServer:
         "User-agent: *\nAllow: /\n", content_type="text/plain"
     )
     return httpserver
+
+
+@pytest.fixture
+def slack(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeSlack:
+    """A loopback Slack Web API reached through slack-sdk (SLACK_API_URL), with a bot token set."""
+    fake = FakeSlack()
+    httpserver.expect_request(re.compile(r"^/api/[\w.]+$")).respond_with_handler(fake.handler)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setenv("SLACK_API_URL", httpserver.url_for("/api/"))
+    monkeypatch.setenv("SLACK_CHANNEL", "C0POLICY")
+    monkeypatch.setenv("SLACK_TIMEOUT", "1")
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    return fake
 
 
 @pytest.fixture

@@ -29,18 +29,6 @@ COOP = "협동조합 기본법 일부개정법률안"
 
 
 @pytest.fixture
-def slack(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeSlack:
-    fake = FakeSlack()
-    httpserver.expect_request(re.compile(r"^/api/[\w.]+$")).respond_with_handler(fake.handler)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
-    monkeypatch.setenv("SLACK_API_URL", httpserver.url_for("/api/"))
-    monkeypatch.setenv("SLACK_CHANNEL", "C0POLICY")
-    monkeypatch.setenv("SLACK_TIMEOUT", "1")
-    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
-    return fake
-
-
-@pytest.fixture
 def seeded(workdir: Path, write_sources: Callable[..., Path]) -> Callable[..., None]:
     """Write sources.yaml (with an optional notify section) and put items in monitor.db."""
 

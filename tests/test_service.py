@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import signal
 import sqlite3
 import subprocess
@@ -157,17 +156,6 @@ def test_a_second_service_on_the_same_db_is_refused(
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=20)
     assert first.returncode == 0
-
-
-@pytest.fixture
-def slack(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeSlack:
-    fake = FakeSlack()
-    httpserver.expect_request(re.compile(r"^/api/[\w.]+$")).respond_with_handler(fake.handler)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
-    monkeypatch.setenv("SLACK_API_URL", httpserver.url_for("/api/"))
-    monkeypatch.setenv("SLACK_CHANNEL", "C0POLICY")
-    monkeypatch.setenv("SLACK_TIMEOUT", "2")
-    return fake
 
 
 def test_reload_takes_a_valid_change_and_keeps_the_last_good_config_on_a_bad_one(
