@@ -599,7 +599,8 @@ def digest(
             if not digests:
                 click.echo("보낼 내용이 없습니다 (nothing to send).", err=True)
             return
-        ok = _report(retry_unfinished(job))
+        ok = _report(retry_unfinished(job, now_ok=True))  # asked for by hand: no back-off
+
         if not digests:
             click.echo("보낼 내용이 없습니다 (nothing to send).", err=True)
         ok = _report(send_all(job, digests)) and ok

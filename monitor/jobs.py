@@ -160,8 +160,8 @@ def run_alerts(job: Job) -> list[DeliveryOutcome]:
     return send_all(job, digests)
 
 
-def retry_unfinished(job: Job) -> list[DeliveryOutcome]:
-    """Retry every pending (or interrupted) delivery whose time has come."""
+def retry_unfinished(job: Job, now_ok: bool = False) -> list[DeliveryOutcome]:
+    """Retry every pending (or interrupted) delivery whose time has come (or now, when asked)."""
     outcomes = []
     for row in job.store.unfinished_deliveries():
         try:
@@ -171,8 +171,9 @@ def retry_unfinished(job: Job) -> list[DeliveryOutcome]:
             continue
         if isinstance(transport, ConsoleTransport):
             continue
-        outcomes.append(send(job.store, row, transport))
+        outcomes.append(send(job.store, row, transport, now_ok=now_ok))
     return outcomes
+
 
 
 def resend(job: Job, delivery_id: int) -> DeliveryOutcome:

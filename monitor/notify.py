@@ -348,13 +348,19 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def send(store: Store, row: dict[str, Any], transport: Transport, *, force: bool = False) -> DeliveryOutcome:
-    """Send (or finish sending) one ledger row; never posts a confirmed part twice."""
+def send(
+    store: Store, row: dict[str, Any], transport: Transport, *, force: bool = False, now_ok: bool = False
+) -> DeliveryOutcome:
+    """Send (or finish sending) one ledger row; never posts a confirmed part twice.
+
+    `now_ok` ignores the back-off (someone asked for it by hand); `force` also resends a sent row.
+    """
     key = f"{row['kind']}:{row['period']}:{row['destination']}"
     if row["status"] == "sent" and not force:
         return DeliveryOutcome(row["id"], key, "already-sent")
     due = parse_datetime(row.get("next_attempt_at")) if row.get("next_attempt_at") else None
-    if due and due > now() and not force:
+    if due and due > now() and not (force or now_ok):
+
         return DeliveryOutcome(row["id"], key, "deferred", row.get("last_error"))
     parts = transport.parts(row["payload"])
     sent_ts: list[str] = list(row["ts"])[: row["parts_sent"]]
