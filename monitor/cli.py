@@ -700,8 +700,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
     Example: monitor status --json
     """
     from monitor.health import assess
+    from monitor.health import status as status_of
     from monitor.store import Store
-    from monitor.text import now, parse_datetime
+    from monitor.text import now
 
     settings = _settings(ctx)
     sources, _ = _load(settings)
@@ -711,49 +712,37 @@ def status(ctx: click.Context, as_json: bool) -> None:
     try:
         states = {r["source"]: r for r in store.source_health_rows()}
         digests = [d for d in store.deliveries(limit=200) if d["kind"] in ("daily", "weekly")][:5]
-        stuck = [
-            d for d in store.deliveries(limit=200) if d["status"] in ("pending", "sending", "unconfirmed")
-        ]
+        unfinished = store.unfinished_deliveries() + store.deliveries(status="unconfirmed")
     finally:
         store.close()
-    current = now()
-    rows = []
-    for h in assess(sources.sources, states, current.date()):
-        source = next(s for s in sources.sources if s.id == h.id)
-        state = states.get(h.id, {})
-        last_ok = parse_datetime(state.get("last_success_at"))
-        stale = bool(last_ok) and (current - last_ok).total_seconds() > (
-            source.interval_seconds * notify.stale_after_intervals
-        )
-        failures = int(state.get("consecutive_failures") or 0)
-        level = 2 if failures >= notify.alert_after_failures else (1 if failures or stale else 0)
-        rows.append({"id": h.id, "name": h.name, "ok": h.ok and not stale, "level": level,
-                     "consecutive_failures": failures, "failing_days": h.failing_days, "stale": stale,
-                     "never_run": h.never_run, "last_success_at": state.get("last_success_at"),
-                     "last_error": h.error})  # fmt: skip
-    code = max([r["level"] for r in rows] or [0])
-    if stuck:
-        code = max(code, 2 if any(d["attempts"] >= 3 or d["status"] == "unconfirmed" for d in stuck) else 1)
-    word = {0: "healthy", 1: "degraded", 2: "failing"}[code]
+    health = assess(sources.sources, states, now(), notify.stale_after_intervals)
+    report = status_of(health, unfinished, notify.alert_after_failures)
     if as_json:
         keys = ("id", "kind", "period", "destination", "status", "sent_at", "last_error")
         _echo_json({
-            "status": word, "sources": rows, "digests": [{k: d[k] for k in keys} for d in digests],
-            "unfinished_deliveries": len(stuck),
+            "status": report.word,
+            "sources": [
+                {"id": h.id, "name": h.name, "ok": h.ok and not h.stale, "consecutive_failures": h.failures,
+                 "failing_days": h.failing_days, "stale": h.stale, "never_run": h.never_run,
+                 "last_success_at": h.last_success_at, "last_error": h.error}
+                for h in health
+            ],
+            "digests": [{k: d[k] for k in keys} for d in digests],
+            "unfinished_deliveries": len(unfinished),
         })  # fmt: skip
     else:
-        label = {"healthy": "정상", "degraded": "일부 문제", "failing": "장애"}[word]
-        click.echo(f"상태: {label} ({word})")
-        for r in rows:
-            mark = "정상" if r["ok"] else ("멈춤" if r["stale"] and not r["consecutive_failures"] else "실패")
-            if r["never_run"]:
-                mark = "아직 수집 안 함"
-            extra = f" · 연속 실패 {r['consecutive_failures']}회" if r["consecutive_failures"] else ""
-            click.echo(f"  {pad(r['id'], 24)} {pad(mark, 14)}{extra}")
-            if r["last_error"] and not r["ok"]:
-                click.echo(f"      오류: {r['last_error']}")
+        label = {"healthy": "정상", "degraded": "일부 문제", "failing": "장애"}[report.word]
+        click.echo(f"상태: {label} ({report.word})")
+        for h in health:
+            mark = "실패" if h.failures else ("멈춤" if h.stale else "정상")
+            mark = "아직 수집 안 함" if h.never_run else mark
+
+            extra = f" · 연속 실패 {h.failures}회" if h.failures else ""
+            click.echo(f"  {pad(h.id, 24)} {pad(mark, 14)}{extra}")
+            if h.error:
+                click.echo(f"      오류: {h.error}")
         for d in digests:
             click.echo(f"  다이제스트 {d['kind']} {d['period']} → {d['destination']}: {d['status']}")
-        if stuck:
-            click.echo(f"  보내지 못한 전송 {len(stuck)}건 (monitor deliveries 로 확인)")
-    ctx.exit(code)
+        if unfinished:
+            click.echo(f"  보내지 못한 전송 {len(unfinished)}건 (monitor deliveries 로 확인)")
+    ctx.exit(report.code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from monitor.text import parse_datetime
@@ -20,10 +20,19 @@ class SourceHealth:
     failing_days: int = 0  # 1 = failing since today
     error: str | None = None
     never_run: bool = False
+    failures: int = 0  # consecutive
+    stale: bool = False  # no success for stale_after × interval
+    last_success_at: str | None = None
+
+
+def idle_seconds(state: Mapping[str, Any], now: datetime) -> float | None:
+    """Seconds since the source last succeeded (None if it never did)."""
+    last = parse_datetime(state.get("last_success_at"))
+    return (now - last).total_seconds() if last else None
 
 
 def assess(
-    sources: Iterable[Any], states: Mapping[str, Mapping[str, Any]], today: date
+    sources: Iterable[Any], states: Mapping[str, Mapping[str, Any]], now: datetime, stale_after: float = 3.0
 ) -> list[SourceHealth]:
     """Health of every enabled source from its state row (a source never polled counts as ok)."""
     out = []
@@ -31,17 +40,48 @@ def assess(
         if not source.enabled:
             continue
         state = states.get(source.id) or {}
-        failures = int(state.get("consecutive_failures") or 0)
         if not state:
             out.append(SourceHealth(source.id, source.name, True, never_run=True))
             continue
-        if failures == 0:
-            out.append(SourceHealth(source.id, source.name, True))
-            continue
-        since = parse_datetime(state.get("failing_since") or state.get("last_run_at"))
-        days = (today - since.date()).days + 1 if since else 1
-        out.append(SourceHealth(source.id, source.name, False, max(days, 1), state.get("last_error")))
+        failures = int(state.get("consecutive_failures") or 0)
+        idle = idle_seconds(state, now)
+        stale = idle is not None and idle > source.interval_seconds * stale_after
+        days = 0
+        if failures:
+            since = parse_datetime(state.get("failing_since") or state.get("last_run_at"))
+            days = max((now.date() - since.date()).days + 1, 1) if since else 1
+        out.append(SourceHealth(
+            source.id, source.name, failures == 0, days, state.get("last_error") if failures else None,
+            failures=failures, stale=stale, last_success_at=state.get("last_success_at"),
+        ))  # fmt: skip
     return out
+
+
+@dataclass(frozen=True)
+class Status:
+    """`monitor status`: 0 healthy, 1 degraded, 2 failing, with the reasons."""
+
+    code: int
+    sources: list[SourceHealth]
+    unfinished: list[Mapping[str, Any]]
+
+    @property
+    def word(self) -> str:
+        """healthy | degraded | failing."""
+        return ("healthy", "degraded", "failing")[self.code]
+
+
+def status(
+    health: list[SourceHealth], unfinished: list[Mapping[str, Any]], after_failures: int = 3
+) -> Status:
+    """Failing when a source reached the alert threshold or a delivery keeps failing; degraded on
+    any failure, staleness or delivery still waiting."""
+    code = 0
+    for h in health:
+        code = max(code, 2 if h.failures >= after_failures else (1 if h.failures or h.stale else 0))
+    for d in unfinished:
+        code = max(code, 2 if d["attempts"] >= 3 or d["status"] == "unconfirmed" else 1)
+    return Status(code, health, unfinished)
 
 
 def health_line(health: list[SourceHealth]) -> str:
@@ -139,10 +179,10 @@ def health_alerts(
             )
             if streaks and f"{source.id}|recovered|{streaks[-1]}" not in sent:
                 alerts.append(_recovery_alert(source, streaks[-1]))
-        last_success = parse_datetime(state.get("last_success_at"))
-        if last_success is not None:
-            idle = (now - last_success).total_seconds()
+        idle = idle_seconds(state, now)
+        if idle is not None and idle > source.interval_seconds * stale_after:
             alert = _stale_alert(source, state, idle / 3600)
-            if idle > source.interval_seconds * stale_after and alert.period not in sent:
+            if alert.period not in sent:
                 alerts.append(alert)
+
     return alerts

@@ -29,7 +29,7 @@ from monitor.errors import DeliveryError
 from monitor.health import SourceHealth, assess
 from monitor.notify import ConsoleTransport, DeliveryOutcome, Transport, deliver, send, transport_for
 from monitor.store import Store
-from monitor.text import iso, start_of_day
+from monitor.text import iso, now, start_of_day
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ class Job:
     def health(self) -> list[SourceHealth]:
         """Every enabled source's health today."""
         states = {r["source"]: r for r in self.store.source_health_rows()}
-        return assess(self.config.sources, states, self.today)
+        return assess(self.config.sources, states, now(), self.config.notify.stale_after_intervals)
+
 
     def transport(self, destination: str) -> Transport:
         """The transport of a destination (or the forced one)."""
@@ -120,7 +121,6 @@ def health_digests(job: Job) -> list[Digest]:
     """Source health alerts for the ops destination: failures, recoveries, staleness."""
     from monitor.digest import Section
     from monitor.health import health_alerts
-    from monitor.text import now
 
     notify = job.config.notify
     states = {r["source"]: r for r in job.store.source_health_rows()}
