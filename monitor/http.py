@@ -197,6 +197,12 @@ class HttpClient:
         self._host_locks: dict[str, threading.Lock] = {}
         self._last_request: dict[str, float] = {}
         self._robots: dict[str, _Robots] = {}
+        self._mine = threading.local()  # requests made by the calling thread (concurrent polls)
+
+    @property
+    def thread_requests(self) -> int:
+        """Requests the calling thread has made through this client (a poll's own count)."""
+        return int(getattr(self._mine, "count", 0))
 
     # -- public -------------------------------------------------------------------------------
 
@@ -327,6 +333,7 @@ class HttpClient:
                 )  # fmt: skip
                 with self._lock:
                     self.requests_made += 1
+                self._mine.count = self.thread_requests + 1
             except requests.exceptions.InvalidSchema as e:
                 raise FetchError(f"refused to follow a non-http(s) URL from {url}: {e}") from e
             except requests.exceptions.TooManyRedirects as e:

@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 from datetime import datetime
+from typing import Any
+from urllib.parse import quote, quote_plus
 
 from monitor.text import tz
 
@@ -17,15 +19,35 @@ SECRET_VARS = (
 
 
 def secrets() -> list[str]:
-    """The secret values set in the environment (long enough to be worth redacting)."""
-    return [v for v in (os.environ.get(name) for name in SECRET_VARS) if v and len(v) >= 4]
+    """The secret values set in the environment, as written and as URL-encoded in a query string.
+
+    Longest first, so a secret is replaced whole before a shorter one inside it.
+    """
+    found: set[str] = set()
+    for value in (os.environ.get(name) for name in SECRET_VARS):
+        if value and len(value) >= 4:
+            found.update({value, quote(value, safe=""), quote_plus(value), quote(value)})
+    return sorted(found, key=len, reverse=True)
 
 
-def redact(text: str) -> str:
-    """Replace every secret value in text with ***."""
-    for value in secrets():
-        text = text.replace(value, "***")
+def redact(text: str, values: list[str] | None = None) -> str:
+    """Replace every secret value (or each of `values`) in text with ***."""
+    for value in secrets() if values is None else values:
+        if value in text:
+            text = text.replace(value, "***")
     return text
+
+
+def redact_value(value: Any, values: list[str] | None = None) -> Any:
+    """A copy of a str / list / dict value with every secret in its strings replaced by ***."""
+    values = secrets() if values is None else values
+    if isinstance(value, str):
+        return redact(value, values)
+    if isinstance(value, list):
+        return [redact_value(v, values) for v in value]
+    if isinstance(value, dict):
+        return {redact_value(k, values): redact_value(v, values) for k, v in value.items()}
+    return value
 
 
 class RedactSecrets(logging.Filter):

@@ -28,6 +28,7 @@ from slack_sdk.webhook import WebhookClient
 from monitor.config import Destination
 from monitor.digest import Digest
 from monitor.errors import DeliveryError
+from monitor.logs import redact
 from monitor.render.email import render_html
 from monitor.render.slack import render_slack
 from monitor.render.text import render_text
@@ -402,6 +403,8 @@ def _failed(
 ) -> DeliveryOutcome:
     attempts = int(row["attempts"]) + 1
     wait = error.retry_after or _backoff(attempts)
+    # never a token in the ledger or the log, whatever the transport's error text says
+    error = TransportError(redact(str(error)), error.retry_after, error.ambiguous)
     # a refused post is pending; one that may have arrived stays `sending`, to be looked for first
     status = "sending" if error.ambiguous else "pending"
     store.update_delivery(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import ahocorasick
+import ahocorasick_rs
 
 from monitor.config import RuleConfig, RuleSet
 from monitor.text import Folded, clean_whitespace, fold, normalize
 
 Span = tuple[int, int]  # [start, end) in the field's original (NFC) text
+DFA_TERMS = 5000
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,25 @@ class CompiledRule:
     sources: frozenset[str] | None
 
 
-@dataclass
 class _FieldScan:
-    folded: Folded
-    hits: dict[str, list[Span]] = field(default_factory=dict)  # folded term → spans
+    """One field, folded and searched: where each rule term ends in the folded text."""
+
+    __slots__ = ("_spans", "ends", "folded")
+
+    def __init__(self, folded: Folded) -> None:
+        self.folded = folded
+        self.ends: dict[str, list[int]] = {}  # folded term → end index of each occurrence
+        self._spans: dict[str, list[Span]] | None = None
+
+    def spans(self, term: str) -> list[Span]:
+        """Where term occurs, as spans of the original text (mapped back only when asked for)."""
+        if self._spans is None:
+            self._spans = {}
+        found = self._spans.get(term)
+        if found is None:
+            at, size = self.folded.at, len(term) - 1
+            found = self._spans[term] = [(at(end - size), at(end) + 1) for end in self.ends.get(term, ())]
+        return found
 
 
 class Matcher:
@@ -57,7 +74,9 @@ class Matcher:
         self.rules: list[CompiledRule] = []
         self._by_term: dict[str, list[int]] = defaultdict(list)  # any-term → rule indexes
         self._regex_rules: list[int] = []
-        automaton = ahocorasick.Automaton()
+        # for each regex rule, text one of its patterns needs (None: could match anything)
+        self._regex_needs: dict[int, tuple[str, ...] | None] = {}
+        terms: dict[str, None] = {}  # every folded term, in a fixed order (automaton pattern ids)
         for topic in ruleset.topics:
             for cfg in topic.rules:
                 rule = CompiledRule(
@@ -75,36 +94,81 @@ class Matcher:
                     self._by_term[term].append(index)
                 if rule.regex:
                     self._regex_rules.append(index)
-                for term in (*rule.any, *rule.all, *rule.none):
-                    if term not in automaton:
-                        automaton.add_word(term, term)
-        if len(automaton):
-            automaton.make_automaton()
-            self._automaton: ahocorasick.Automaton | None = automaton
-        else:
-            self._automaton = None
+                    needs = [_required_text(p) for p in rule.regex]
+                    self._regex_needs[index] = None if None in needs else tuple(n for n in needs if n)
+                terms.update(dict.fromkeys(t for t in (*rule.any, *rule.all, *rule.none) if t))
+        self._terms = list(terms)
+        # Standard semantics with overlapping matches: every occurrence of every term, a term
+        # inside another one included (협동조합 inside 농업협동조합). Its matching cost does not
+        # grow with the number of terms (pyahocorasick's did: a linear search at each node).
+        # A DFA is the fastest to run (about 11 MB for 1,800 terms); past DFA_TERMS the compact NFA.
+        implementation = ahocorasick_rs.Implementation
+        self._automaton = (
+            ahocorasick_rs.AhoCorasick(
+                self._terms,
+                matchkind=ahocorasick_rs.MatchKind.Standard,
+                implementation=implementation.DFA
+                if len(self._terms) <= DFA_TERMS
+                else implementation.ContiguousNFA,
+            )
+            if self._terms
+            else None
+        )
         self._fields = sorted({f for r in self.rules for f in r.config.fields})
 
-    def _scan(self, text: str) -> _FieldScan:
-        folded = fold(text)
-        scan = _FieldScan(folded)
-        if self._automaton is None or not folded.text:
-            return scan
-        origin = folded.origin
-        for end, term in self._automaton.iter(folded.text):
-            start = end - len(term) + 1
-            scan.hits.setdefault(term, []).append((origin[start], origin[end] + 1))
-        return scan
+    def _scan(self, fields: Mapping[str, str]) -> dict[str, _FieldScan]:
+        """Fold every field the rules read and find every term in all of them in one pass."""
+        scans: dict[str, _FieldScan] = {}
+        names: list[str] = []
+        texts: list[str] = []
+        for name in self._fields:
+            value = fields.get(name)
+            scan = scans[name] = _FieldScan(fold(value)) if value else _EMPTY
+            if scan.folded.text:
+                names.append(name)
+                texts.append(scan.folded.text)
+        if self._automaton is None or not texts:
+            return scans
+        # Folded text has no whitespace and neither has any term, so no match crosses the
+        # newline between two fields: each field is still matched on its own.
+        starts = [0]
+        for text in texts[:-1]:
+            starts.append(starts[-1] + len(text) + 1)
+        terms = self._terms
+        for pattern, start, end in self._automaton.find_matches_as_indexes(
+            "\n".join(texts), overlapping=True
+        ):
+            field = bisect_right(starts, start) - 1
+            ends = scans[names[field]].ends
+            term, last = terms[pattern], end - 1 - starts[field]
+            if term in ends:
+                ends[term].append(last)
+            else:
+                ends[term] = [last]
+        return scans
+
+    def _regex_may_match(self, index: int, scans: Mapping[str, _FieldScan]) -> bool:
+        needs = self._regex_needs[index]
+        if needs is None:
+            return True
+        for name in self.rules[index].config.fields:
+            source = scans[name].folded.source
+            for need in needs:
+                if need in source:
+                    return True
+        return False
 
     def match(
         self, fields: Mapping[str, str], source: str | None = None, kind: str | None = None
     ) -> list[Match]:
         """Match one item's fields (title, summary, body, committee, proposer)."""
-        scans = {name: self._scan(fields.get(name) or "") for name in self._fields}
-        candidates: set[int] = set(self._regex_rules)
+        scans = self._scan(fields)
+        candidates = {i for i in self._regex_rules if self._regex_may_match(i, scans)}
+        by_term = self._by_term
         for scan in scans.values():
-            for term in scan.hits:
-                candidates.update(self._by_term.get(term, ()))
+            for term in scan.ends:
+                if term in by_term:
+                    candidates.update(by_term[term])
         matches: list[Match] = []
         for index in sorted(candidates):
             rule = self.rules[index]
@@ -120,23 +184,32 @@ class Matcher:
         folded = fold(text).text
         if self._automaton is None or not folded:
             return False
-        return any(term in self._by_term for _, term in self._automaton.iter(folded))
+        found = self._automaton.find_matches_as_indexes(folded, overlapping=True)
+        return any(self._terms[pattern] in self._by_term for pattern, _, _ in found)
 
     def match_item(self, item: object, source: str | None = None, kind: str | None = None) -> list[Match]:
         """Match an Item (anything with text_fields())."""
         return self.match(item.text_fields(), source, kind)  # type: ignore[attr-defined]
 
     @staticmethod
-    def _unmasked(scan: _FieldScan, term: str, none: frozenset[str]) -> list[Span]:
+    def _masks(scan: _FieldScan, none: frozenset[str]) -> list[Span]:
+        """Spans of the exclusion terms found in a field (few hits: walk the hits, not the terms)."""
+        return [span for term in scan.ends if term in none for span in scan.spans(term)]
+
+    @classmethod
+    def _unmasked(cls, scan: _FieldScan, term: str, none: frozenset[str]) -> list[Span]:
         # A hit inside the span of an exclusion term does not count (농업협동조합 hides its
         # 협동조합), but the same term elsewhere in the field still does.
-        masks = [span for t in none for span in scan.hits.get(t, ())]
-        return [
-            (s, e) for s, e in scan.hits.get(term, ()) if not any(ms <= s and e <= me for ms, me in masks)
-        ]
+        if term not in scan.ends:
+            return []
+        spans = scan.spans(term)
+        masks = cls._masks(scan, none)
+        if not masks:
+            return list(spans)
+        return [(s, e) for s, e in spans if not any(ms <= s and e <= me for ms, me in masks)]
 
     def _regex_hits(self, rule: CompiledRule, scan: _FieldScan) -> list[tuple[Span, str]]:
-        masks = [span for t in rule.none for span in scan.hits.get(t, ())]
+        masks = self._masks(scan, rule.none)
         hits = []
         for pattern in rule.regex:
             for m in pattern.finditer(scan.folded.source):
@@ -146,11 +219,19 @@ class Matcher:
         return hits
 
     def _evaluate(self, rule: CompiledRule, scans: Mapping[str, _FieldScan]) -> Match | None:
+        fields = rule.config.fields
+        for term in rule.all:  # cheap first: an `all` term found nowhere settles it
+            if not any(term in scans[n].ends for n in fields):
+                return None
         first: tuple[str, Span, list[str]] | None = None
-        for name in rule.config.fields:
+        for name in fields:
             scan = scans[name]
+            if not scan.ends and not rule.regex:
+                continue
             found: list[tuple[Span, str]] = []
             for term, spelling in rule.any.items():
+                if term not in scan.ends:
+                    continue
                 spans = self._unmasked(scan, term, rule.none)
                 if spans:
                     found.append((min(spans), spelling))
@@ -178,6 +259,32 @@ class Matcher:
             terms=tuple(dict.fromkeys(terms)),
             snippet=_source_snippet(scans[name].folded, s, e),
         )
+
+
+_EMPTY = _FieldScan(fold(""))
+
+
+def _required_text(pattern: re.Pattern[str]) -> str | None:
+    """Text every match of pattern contains (its longest run of plain characters), if any.
+
+    Lets a regex rule skip the items that cannot match (`(?<![가-힣])생협` needs 생협). Only
+    caseless characters count, as the patterns are compiled with IGNORECASE.
+    """
+    try:
+        from re import _constants, _parser  # the stdlib's own regex parser
+
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        literal = _constants.LITERAL
+    except Exception:  # a private module: if it moves, the rule just stays a candidate
+        return None
+    best, run = "", ""
+    for op, arg in parsed:
+        if op == literal and chr(arg).lower() == chr(arg).upper():
+            run += chr(arg)
+            best = max(best, run, key=len)
+        else:
+            run = ""
+    return best or None
 
 
 def _spellings(terms: Iterable[str]) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -136,6 +137,21 @@ STORED_COLUMNS = (
 )
 
 
+# Columns the keyword-argument updates may set: names are formatted into SQL, values never are.
+RUN_COLUMNS = frozenset(
+    {"http_status", "requests", "fetched", "new", "updated", "flagged", "error", "warnings"}
+)
+DELIVERY_COLUMNS = frozenset(
+    {"status", "attempts", "last_error", "next_attempt_at", "payload", "parts_sent", "ts", "sent_at"}
+)
+
+
+def _check_columns(table: str, values: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ValueError(f"not a column {table} may be updated with: {', '.join(unknown)}")
+
+
 @dataclass(frozen=True)
 class Event:
     """An event just recorded, with the item it is about."""
@@ -179,6 +195,17 @@ def _changes(
     return found
 
 
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(path: Path) -> threading.RLock:
+    """The process-wide lock for write transactions on one database file."""
+    key = str(path.resolve()) if str(path) != ":memory:" else f":memory:{threading.get_ident()}"
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.RLock())
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -204,9 +231,31 @@ class Store:
 
     @contextmanager
     def atomic(self) -> Iterator[Store]:
-        """Group statements into one transaction (nested blocks use savepoints)."""
-        with self.db.atomic():
-            yield self
+        """Group statements into one transaction (nested blocks use savepoints).
+
+        Transactions on one file from threads of this process take turns: a deferred
+        transaction that reads and then writes fails at once (SQLITE_BUSY, no busy_timeout
+        wait) when another connection committed in between, as concurrent polls would.
+        """
+        with _write_lock(self.path):
+            conn = self.db.conn
+            if conn.in_transaction:  # nested: a savepoint inside the open transaction
+                with self.db.atomic():
+                    yield self
+                return
+            # IMMEDIATE: take the write lock first, so the transaction never reads a snapshot it
+            # then cannot write on (SQLITE_BUSY_SNAPSHOT: another process committed in between)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self.db.rollback()
+                raise
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                self.db.rollback()
+                raise
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -246,6 +295,7 @@ class Store:
 
     def finish_run(self, run_id: int, status: str, **values: Any) -> None:
         """Close a run with its outcome and counts."""
+        _check_columns("runs", values, RUN_COLUMNS)
         values = {k: (_json(v) if k == "warnings" else v) for k, v in values.items()}
         values.update(status=status, finished_at=iso(now()))
         sets = ", ".join(f"{k} = ?" for k in values)
@@ -589,6 +639,7 @@ class Store:
 
     def update_delivery(self, delivery_id: int, **values: Any) -> None:
         """Change a ledger row (status, attempts, errors, ts …); committed at once."""
+        _check_columns("deliveries", values, DELIVERY_COLUMNS)
         values = {k: (_json(v) if k in ("ts", "payload") else v) for k, v in values.items()}
         values["updated_at"] = iso(now())
         sets = ", ".join(f"{k} = ?" for k in values)

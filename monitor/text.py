@@ -5,20 +5,31 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from itertools import accumulate
+from operator import add
 from zoneinfo import ZoneInfo
 
 # Characters that carry no meaning for matching: spacing, middle dots and the quotes and
-# brackets Korean titles wrap law names in (「협동조합 기본법」, 『…』, "…").
+# brackets Korean titles wrap law names in (「협동조합 기본법」, 『…』, "…"), and the invisible
+# format characters pasted titles carry (zero-width space, soft hyphen, BOM): "협동\u200b조합"
+# must still read as 협동조합.
 _IGNORED = frozenset(
     "\u00b7\u318d\u2022\u2027\u30fb\uff65\u119e\u2219\u22c5"  # · ㆍ • ‧ ・ ･ ᆞ ∙ ⋅
     "\"'`\u00b4\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2032\u2033"  # quotes
     "\u300c\u300d\u300e\u300f\u3008\u3009\u300a\u300b\u3010\u3011\u3014\u3015"  # 「」『』〈〉《》【】〔〕
     "\ufe41\ufe42\ufe43\ufe44\uff62\uff63"  # presentation forms of 「」『』
+    "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphen, zero-width (non-)joiner/space, BOM
 )
+# Everything fold drops: the characters above and whitespace (`\s` is exactly str.isspace()).
+_IGNORED_CLASS = re.escape("".join(sorted(_IGNORED)))
+_IGNORED_RUN = re.compile(f"[{_IGNORED_CLASS}]+")
+_DROPPED = re.compile(rf"[\s{_IGNORED_CLASS}]+")
+_KEPT = re.compile(rf"[^\s{_IGNORED_CLASS}]+")
+_FIXED_POINT_ROUNDS = 4
 
 
 @lru_cache(maxsize=4096)
@@ -30,27 +41,173 @@ def _fold_char(ch: str) -> str:
     return "".join(c for c in folded if c not in _IGNORED and not c.isspace())
 
 
-@dataclass(frozen=True, slots=True)
+class _Kept:
+    """The origin map of a one-to-one fold, kept as runs of kept characters until asked for."""
+
+    __slots__ = ("_folded_starts", "_source_starts", "casefolded", "spaces_only")
+
+    def __init__(self, casefolded: str, spaces_only: bool) -> None:
+        self.casefolded = casefolded  # one character per source character
+        self.spaces_only = spaces_only  # whitespace is all that was dropped
+        self._folded_starts: list[int] | None = None
+        self._source_starts: list[int] = []
+
+    def _runs(self) -> list[int]:
+        if self._folded_starts is None:
+            words = self.casefolded.split() if self.spaces_only else []
+            starts = [0, *accumulate(map(len, words[:-1]))] if words else []
+            if words and starts[-1] + len(words[-1]) + len(words) - 1 == len(self.casefolded):
+                # words apart by exactly one space each (the usual case): str.split is C-fast
+                self._source_starts = list(map(add, starts, range(len(words))))
+            else:
+                starts, length = [], 0
+                for m in _KEPT.finditer(self.casefolded):
+                    start, end = m.span()
+                    starts.append(length)
+                    self._source_starts.append(start)
+                    length += end - start
+            self._folded_starts = starts
+        return self._folded_starts
+
+    def at(self, index: int) -> int:
+        """The source index of folded character `index`."""
+        run = bisect_right(self._runs(), index) - 1
+        return self._source_starts[run] + index - self._folded_starts[run]  # type: ignore[index]
+
+    def positions(self) -> tuple[int, ...]:
+        """The whole map."""
+        return tuple(i for m in _KEPT.finditer(self.casefolded) for i in range(*m.span()))
+
+
 class Folded:
-    """Text folded for matching, with each folded character's index in the original."""
+    """Text folded for matching, with each folded character's index in the original (`origin`)."""
 
-    text: str
-    origin: tuple[int, ...]
-    source: str
+    __slots__ = ("_origin", "source", "text")
+
+    def __init__(self, text: str, origin: tuple[int, ...] | _Kept, source: str) -> None:
+        self.text = text
+        self.source = source
+        # most texts are scanned and never need the map (no rule term hit): built when asked
+        self._origin = origin
+
+    @property
+    def origin(self) -> tuple[int, ...]:
+        """For each character of `text`, its index in `source`."""
+        if isinstance(self._origin, _Kept):
+            self._origin = self._origin.positions()
+        return self._origin
+
+    def at(self, index: int) -> int:
+        """The index in `source` of folded character `index` (origin[index], without the whole map)."""
+        origin = self._origin
+        return origin.at(index) if isinstance(origin, _Kept) else origin[index]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Folded):
+            return NotImplemented
+        return (self.text, self.origin, self.source) == (other.text, other.origin, other.source)
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.source))
+
+    def __repr__(self) -> str:
+        return f"Folded(text={self.text!r}, origin={self.origin!r}, source={self.source!r})"
 
 
-def fold(text: str) -> Folded:
-    """Fold text for matching: NFC, NFKC per character, casefold, drop spaces, dots, quotes."""
-    # NFC first so conjoining jamo and compatibility ideographs settle before the per-character
-    # pass; per-character NFKC keeps an exact map back to the original for snippets.
-    source = unicodedata.normalize("NFC", text or "")
+def _fold_once(source: str) -> tuple[str, tuple[int, ...] | _Kept]:
+    """One pass over NFC text: per-character NFKC and casefold, ignored characters dropped."""
+    # Fast path, same result: when the whole text is NFKC already, every character is its own
+    # NFKC form, and when casefolding keeps the length, each character folds to exactly one;
+    # the per-character loop then reduces to casefold + dropping (tests pin the two together).
+    if unicodedata.is_normalized("NFKC", source):
+        casefolded = source.casefold()
+        if len(casefolded) == len(source):
+            # the usual text: plain spaces are the only characters to drop (every other space,
+            # soft hyphen and zero-width character is unprintable), and replace() is C-fast
+            folded = casefolded.replace(" ", "")
+            if folded.isprintable() and _IGNORED_RUN.search(folded) is None:
+                return folded, _Kept(casefolded, spaces_only=True)
+            return _DROPPED.sub("", casefolded), _Kept(casefolded, spaces_only=False)
     out: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(source):
         piece = _fold_char(ch)
         out.append(piece)
         origin.extend([i] * len(piece))
-    return Folded("".join(out), tuple(origin), source)
+    return "".join(out), tuple(origin)
+
+
+@lru_cache(maxsize=1)
+def _joins_previous() -> frozenset[str]:
+    """Starters (combining class 0) that NFC can join to the character before them."""
+    found = {chr(c) for c in (*range(0x1161, 0x1176), *range(0x11A8, 0x11C3))}  # Hangul V and T jamo
+    for code in range(0x30000):
+        parts = unicodedata.decomposition(chr(code)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            second = chr(int(parts[1], 16))
+            if not unicodedata.combining(second):
+                found.add(second)
+    return frozenset(found)
+
+
+def _nfc_with_map(text: str) -> tuple[str, list[int]]:
+    """NFC of text, and for each of its characters the index in text of the cluster it came from.
+
+    NFC works within clusters (a starter and what may join it), so each cluster is normalised on
+    its own and all its output characters point at the cluster's first character.
+    """
+    if not text:
+        return "", []
+    joins = _joins_previous()
+    starts = [i for i, c in enumerate(text) if i == 0 or not (unicodedata.combining(c) or c in joins)]
+    out: list[str] = []
+    origin: list[int] = []
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        piece = unicodedata.normalize("NFC", text[start:end])
+        out.append(piece)
+        origin.extend([start] * len(piece))
+    return "".join(out), origin
+
+
+def _stable(folded: str) -> bool:
+    """True when folding a pass's output again cannot change it.
+
+    A pass's output is casefolded already (casefold is idempotent, character by character), so
+    what remains to check is that it is NFKC: then NFC leaves it alone and every character is
+    its own NFKC form.
+    """
+    return unicodedata.is_normalized("NFKC", folded)
+
+
+def fold(text: str) -> Folded:
+    """Fold text for matching: NFC, NFKC per character, casefold, drop spaces, dots, quotes.
+
+    Idempotent: dropping a space can bring together characters that compose (a jamo and the
+    vowel after it, a letter and a combining mark), so the pass repeats until nothing changes.
+    """
+    text = text or ""
+    if unicodedata.is_normalized("NFKC", text):  # NFKC text is NFC text: the usual case, inlined
+        casefolded = text.casefold()
+        if len(casefolded) == len(text):
+            folded = casefolded.replace(" ", "")
+            if folded.isprintable() and _IGNORED_RUN.search(folded) is None and _stable(folded):
+                return Folded(folded, _Kept(casefolded, spaces_only=True), text)
+    # NFC first so conjoining jamo and compatibility ideographs settle before the per-character
+    # pass; per-character NFKC keeps an exact map back to the original for snippets.
+    source = unicodedata.normalize("NFC", text)
+    folded, origin = _fold_once(source)
+    for _ in range(_FIXED_POINT_ROUNDS):
+        if _stable(folded):
+            break
+        again, clusters = _nfc_with_map(folded)
+        refolded, inner = _fold_once(again)
+        if refolded == folded:
+            break
+        first = Folded(folded, origin, source).origin
+        second = Folded(refolded, inner, again).origin
+        origin = tuple(first[clusters[j]] for j in second)
+        folded = refolded
+    return Folded(folded, origin, source)
 
 
 def normalize(text: str) -> str:

@@ -230,6 +230,9 @@ _API_TAGS = ("ogLmPpSeq", "ogAdmPpSeq", "lsNm", "admRulNm", "lsClsNm", "asndOfiN
              "mappingAdmRulSeq")  # fmt: skip
 
 
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def salvage_api(content: bytes, spec: Spec) -> etree._Element:
     """Rebuild a REST list from a malformed body, field by field with regular expressions.
 
@@ -241,7 +244,8 @@ def salvage_api(content: bytes, spec: Spec) -> etree._Element:
 
     def value(block: str, tag: str) -> list[str]:
         found = re.findall(rf"<{tag}>\s*(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?\s*</{tag}>", block, re.S)
-        return [html.unescape(v) for v in found]
+        # control characters (a NUL in a broken body) cannot be element text: lxml raises ValueError
+        return [_NOT_XML_TEXT.sub("", html.unescape(v)) for v in found]
 
     for tag in ("retMsg", "totalCnt"):
         etree.SubElement(root, tag).text = (value(text, tag) or [""])[0]

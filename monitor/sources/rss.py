@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.errors import EmptyResult, ParseError
 from monitor.http import utf8_xml
 from monitor.sources.base import Batch, Item, Kind, PollContext
+from monitor.sources.xmlbody import refuse_entities
 from monitor.text import clean_whitespace, parse_datetime, tz
 
 
@@ -84,6 +85,7 @@ def parse_feed(
     if html_title is not None:
         raise ParseError(f"expected an RSS/Atom feed but got an HTML page ('{html_title[:80]}')")
     content = utf8_xml(content, headers or {})
+    refuse_entities(content, "feed")  # checked in UTF-8: a UTF-16 document cannot slip past
     # feedparser reads lower-case header names; the body is UTF-8 now whatever was declared
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     headers["content-type"] = "application/xml; charset=utf-8"

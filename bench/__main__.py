@@ -1,0 +1,55 @@
+"""Run the benchmarks and the fault table, write bench/RESULTS.md: `python -m bench [--quick]`.
+
+Not a test: the figures depend on the machine. Takes about 4 minutes on 2 cores (--quick: 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import faults, ingest, matching, memory, polling, report
+
+HERE = Path(__file__).parent
+SECTIONS = ("matching", "poll", "ingest", "memory", "faults")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, not the figures)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    sizes = {
+        "items": 20_000 if args.quick else 100_000,
+        "naive_items": 1000 if args.quick else 5000,
+        "ingest": 20_000 if args.quick else 100_000,
+        "cycles": 40 if args.quick else 200,
+    }
+    results: dict[str, Any] = {"sizes": sizes, "seconds": {}}
+    runners = {
+        "matching": lambda: matching.run(sizes["items"], 1000, sizes["naive_items"]),
+        "poll": polling.run,
+        "ingest": lambda: ingest.run(sizes["ingest"]),
+        "memory": lambda: memory.run(sizes["cycles"]),
+        "faults": faults.run,
+    }
+    for name in chosen:
+        print(f"bench: {name} …", flush=True)
+        started = time.monotonic()
+        results[name] = runners[name]()
+        results["seconds"][name] = time.monotonic() - started
+        print(f"bench: {name} done in {results['seconds'][name]:.0f} s", flush=True)
+    (HERE / "results.json").write_text(
+        json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    args.out.write_text(report.render(results), encoding="utf-8")
+    print(f"bench: wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Ingest: storing items the way a poll does (dedup, events, matches, run rows) into SQLite."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import corpus
+from monitor.config import SourceConfig
+from monitor.ingest import PollOutcome, store_batch
+from monitor.rules import Matcher
+from monitor.sources.base import Batch, Item
+from monitor.store import Store
+from monitor.text import now
+
+
+def _items(count: int) -> list[Item]:
+    stamp = now()
+    return [
+        Item(
+            key=f"https://example.go.kr/view/{c.key}",
+            title=c.title,
+            url=f"https://example.go.kr/view/{c.key}",
+            summary=c.summary,
+            published_at=stamp - timedelta(minutes=n),
+            published_raw=(stamp - timedelta(minutes=n)).isoformat(),
+            fields={"ministry": "행정안전부", "category": "보도자료"},
+        )
+        for n, c in enumerate(corpus.items(count, seed=3))
+    ]
+
+
+def _store_all(
+    store: Store, matcher: Matcher, items: list[Item], sources: int, batch: int
+) -> tuple[float, int]:
+    """Store items as polls of `batch` items spread over `sources` sources; (seconds, new rows)."""
+    started = time.perf_counter()
+    new = 0
+    for start in range(0, len(items), batch):
+        sid = f"source-{(start // batch) % sources:02d}"
+        cfg = SourceConfig.model_validate({"id": sid, "kind": "rss", "name": sid, "url": "http://127.0.0.1/"})
+        state = store.state(sid)
+        if not state.get("baseline_at"):
+            store.save_state(sid, baseline_at=now().isoformat())
+            state = store.state(sid)
+        outcome = PollOutcome(sid, sid, "ok", store.begin_run(sid))
+        store_batch(cfg, store, matcher, Batch(items[start : start + batch], http_status=200), state, outcome)
+        new += outcome.new
+    return time.perf_counter() - started, new
+
+
+def run(count: int = 100_000, batch: int = 1000, sources: int = 10) -> dict[str, Any]:
+    """Store `count` items, then the same again (all already stored): times, rows, DB size."""
+    matcher = Matcher(corpus.shipped_rules())
+    items = _items(count)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ingest.db"
+        store = Store(path)
+        first, new = _store_all(store, matcher, items, sources, batch)
+        again, new_again = _store_all(store, matcher, items, sources, batch)
+        counts = store.counts()
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.close()
+        size = path.stat().st_size
+    return {
+        "items": count,
+        "batch": batch,
+        "seconds": first,
+        "items_per_s": count / first,
+        "new": new,
+        "again_seconds": again,
+        "again_new": new_again,
+        "rows": counts,
+        "db_bytes": size,
+        "db_mb_per_100k": size / 1e6 * 100_000 / count,
+    }
