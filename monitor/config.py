@@ -201,6 +201,9 @@ class RuleConfig(Strict):
     any: list[StrictStr] | None = None
     all: list[StrictStr] = Field(default_factory=list)
     none: list[StrictStr] = Field(default_factory=list)
+    # the rule stays silent when the item's title names one of these (e.g. a special co-op law
+    # whose 제안이유 says 협동조합 in its own sense)
+    unless_title: list[StrictStr] = Field(default_factory=list)
     regex: list[StrictStr] = Field(default_factory=list)
     fields: list[Literal["title", "summary", "body", "committee", "proposer"]] = Field(
         default_factory=lambda: ["title", "summary"]
@@ -443,6 +446,10 @@ def _check_topic(
         msgs += _check_terms(label, "any", rule.any)
         msgs += _check_terms(label, "all", rule.all if "all" in rule.model_fields_set else None)
         msgs += _check_terms(label, "none", rule.none if "none" in rule.model_fields_set else None)
+        msgs += _check_terms(
+            label, "unless_title", rule.unless_title if "unless_title" in rule.model_fields_set else None
+        )
+
         for pattern in rule.regex:
             try:
                 re.compile(pattern)

@@ -43,6 +43,7 @@ class CompiledRule:
     none: frozenset[str]
     regex: tuple[re.Pattern[str], ...]
     sources: frozenset[str] | None
+    unless_title: frozenset[str] = frozenset()
 
 
 class _FieldScan:
@@ -87,6 +88,7 @@ class Matcher:
                     none=frozenset(normalize(t) for t in [*topic.none, *cfg.none]),
                     regex=tuple(re.compile(p, re.IGNORECASE) for p in cfg.regex),
                     sources=frozenset(cfg.sources) if cfg.sources is not None else None,
+                    unless_title=frozenset(normalize(t) for t in cfg.unless_title),
                 )
                 index = len(self.rules)
                 self.rules.append(rule)
@@ -96,7 +98,9 @@ class Matcher:
                     self._regex_rules.append(index)
                     needs = [_required_text(p) for p in rule.regex]
                     self._regex_needs[index] = None if None in needs else tuple(n for n in needs if n)
-                terms.update(dict.fromkeys(t for t in (*rule.any, *rule.all, *rule.none) if t))
+                terms.update(
+                    dict.fromkeys(t for t in (*rule.any, *rule.all, *rule.none, *rule.unless_title) if t)
+                )
         self._terms = list(terms)
         # Standard semantics with overlapping matches: every occurrence of every term, a term
         # inside another one included (협동조합 inside 농업협동조합). Its matching cost does not
@@ -114,7 +118,12 @@ class Matcher:
             if self._terms
             else None
         )
-        self._fields = sorted({f for r in self.rules for f in r.config.fields})
+        self._fields = sorted(
+            {f for r in self.rules for f in r.config.fields} | ({"title"} if self._has_unless() else set())
+        )
+
+    def _has_unless(self) -> bool:
+        return any(r.unless_title for r in self.rules)
 
     def _scan(self, fields: Mapping[str, str]) -> dict[str, _FieldScan]:
         """Fold every field the rules read and find every term in all of them in one pass."""
@@ -220,6 +229,9 @@ class Matcher:
 
     def _evaluate(self, rule: CompiledRule, scans: Mapping[str, _FieldScan]) -> Match | None:
         fields = rule.config.fields
+        if rule.unless_title and any(t in scans["title"].ends for t in rule.unless_title):
+            return None
+
         for term in rule.all:  # cheap first: an `all` term found nowhere settles it
             if not any(term in scans[n].ends for n in fields):
                 return None

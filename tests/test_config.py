@@ -122,7 +122,13 @@ def test_blank_term_is_an_error(tmp_path: Path) -> None:
     assert "rule 'coop-basic-act': any: term '「 」' is empty" in msg
 
 
+def test_empty_unless_title_is_an_error(tmp_path: Path) -> None:
+    msg = error_of(load_rules, rules_dir(tmp_path, RULE + "    unless_title: []\n"))
+    assert "rule 'coop-basic-act': unless_title: the term list is empty" in msg
+
+
 def test_invalid_regex(tmp_path: Path) -> None:
+
     msg = error_of(load_rules, rules_dir(tmp_path, RULE + "    regex: '협동(조합'\n"))
     assert "rule 'coop-basic-act': regex: invalid regular expression" in msg
 

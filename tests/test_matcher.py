@@ -179,3 +179,22 @@ def test_normalisation_traps_from_the_labeled_set() -> None:
         assert rules_of(row["title"], row["summary"]) == [], rid
     assert "coop-act" in rules_of(rows["dev-005"]["title"])  # 협동조합 기본법 with a space
     assert "coop-act" in rules_of(rows["dev-032"]["title"])  # 「협동조합 기본법 시행령」
+
+
+def test_unless_title_silences_a_rule_for_the_whole_item() -> None:
+    m = matcher(
+        {
+            "topic": "cooperatives",
+            "label": "협동조합",
+            "rules": [
+                {"id": "general", "any": ["협동조합"], "unless_title": ["농업협동조합", "농협"]},
+                {"id": "social", "any": ["사회적협동조합"]},
+            ],
+        }
+    )
+    summary = "협동조합인 지역농협 간 합병 요건을 완화함."
+    assert m.match({"title": "농업협동조합법 일부개정법률안", "summary": summary}) == []
+    # the same summary under another title still matches, and other rules are unaffected
+    assert [x.rule for x in m.match({"title": "협동조합 지원법안", "summary": summary})] == ["general"]
+    both = m.match({"title": "농업협동조합법 일부개정법률안", "summary": "사회적협동조합과의 협력을 지원함."})
+    assert [x.rule for x in both] == ["social"]
