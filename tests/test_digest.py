@@ -265,3 +265,11 @@ def test_payload_has_every_transport_form(store: Store, tmp_path: Path) -> None:
     payload = payload_for(daily_digests(job(store, tmp_path))[0])
     assert payload["slack"][0]["blocks"][0]["type"] == "header"
     assert "신규 마을기업 선정" in payload["text"] and "<html" in payload["email"]["html"]
+
+
+def test_an_alert_names_its_item_in_the_notification_text_escaped(store: Store, tmp_path: Path) -> None:
+    rules = ruleset(tmp_path)
+    poll(store, rules, "bills", [bill(1, "<!channel> " + COOP)], kind="assembly_bills")
+    (alert,) = [d for d in alert_digests(job(store, tmp_path)) if d.kind == "urgent"]
+    (message,) = render_slack(alert)
+    assert message["text"] == f"🔴 긴급: 새 항목: &lt;!channel&gt; {COOP}"

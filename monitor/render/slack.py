@@ -114,6 +114,13 @@ def render_slack(digest: Digest) -> list[dict[str, Any]]:
 
 
 def _fallback(digest: Digest, suffix: str) -> str:
-    """The notification text: what the message is and how much it holds (no scraped text)."""
+    """The notification text: what the message is and how much it holds.
+
+    An alert about one item names it (escaped, like every scraped text); a digest gives counts.
+    """
+    entries = [e for s in digest.sections for g in s.groups for e in g.entries]
+    if digest.kind in ("urgent", "reminder") and len(entries) == 1:
+        return f"{digest.title}{suffix}: {escape(_cut(entries[0].title, 200))}"
     counts = ", ".join(f"{s.title} {s.count}건" for s in digest.sections if s.count)
     return f"{digest.title}{suffix}" + (f": {counts}" if counts else "")
+
