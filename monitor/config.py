@@ -24,7 +24,6 @@ from monitor.errors import ConfigError
 from monitor.text import normalize, parse_duration
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-FIELDS = ("title", "summary", "body", "committee", "proposer")
 Priority = Literal["normal", "high", "urgent"]
 
 

@@ -393,12 +393,6 @@ def build_weekly(
     )
 
 
-def weekly_window(today: date) -> tuple[str, str]:
-    """The seven days before `today` (ISO datetimes) that a weekly summary covers."""
-    end = start_of_day(today)
-    return iso(end - timedelta(days=7)) or "", iso(end) or ""
-
-
 def deadline_window(today: date, days: int) -> tuple[str, str]:
     """ISO dates from today to today + days."""
     return today.isoformat(), (today + timedelta(days=days)).isoformat()

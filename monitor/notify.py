@@ -14,7 +14,6 @@ import logging
 import os
 import smtplib
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -421,7 +420,6 @@ def deliver(
     transport: Transport,
     *,
     record: bool = True,
-    on_print: Callable[[str], None] | None = None,
 ) -> DeliveryOutcome:
     """Record a digest in the ledger (once per kind, period and destination) and send it.
 

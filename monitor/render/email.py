@@ -1,12 +1,10 @@
-"""E-mail rendering: an HTML part and a plain-text part from one digest."""
+"""E-mail rendering: the HTML part of a digest (the text part is render.text; SMTP sends both)."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
 from html import escape
 
 from monitor.digest import Digest, Entry
-from monitor.render.text import render_text
 
 
 def _entry_html(entry: Entry) -> str:
@@ -49,14 +47,3 @@ def render_html(digest: Digest) -> str:
     if digest.footer:
         body.append(f'<p style="color:#888">{escape(digest.footer)}</p>')
     return '<!DOCTYPE html><html lang="ko"><meta charset="utf-8"><body>' + "\n".join(body) + "</body></html>"
-
-
-def render_email(digest: Digest, sender: str, recipients: list[str]) -> EmailMessage:
-    """A multipart/alternative message: plain text first, then HTML."""
-    msg = EmailMessage()
-    msg["Subject"] = digest.title
-    msg["From"] = sender
-    msg["To"] = ", ".join(recipients)
-    msg.set_content(render_text(digest))
-    msg.add_alternative(render_html(digest), subtype="html")
-    return msg

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from monitor.config import SourceConfig
@@ -112,18 +112,13 @@ class PollContext:
     mentions: Callable[[str], bool] = lambda text: True  # any rule term in text (pre-filter)
 
 
-class NoOptions(BaseModel):
-    """A kind without options of its own."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _no_warnings(source: SourceConfig, options: Any) -> list[str]:
     return []
 
 
 @dataclass(frozen=True)
 class Kind:
+
     """A source kind: its option model, how to poll it, and what to warn about before."""
 
     name: str
