@@ -181,10 +181,22 @@ def rules_check(ctx: click.Context) -> None:
         f"{len(ruleset.topics)} topics, {n_rules} rules, {n_sources} sources; "
         f"{count - len(failures)}/{count} examples pass"
     )
+    if sources is not None:
+        _echo_schedules(sources)
     if failures:
         click.echo(f"{summary}. 실패한 예시를 확인하세요.", err=True)
         ctx.exit(1)
     click.echo(f"OK: {summary}")
+
+
+def _echo_schedules(sources: SourcesFile) -> None:
+    """The next fire times of every digest schedule, so a wrong crontab line shows before it runs."""
+    from monitor.service import digest_schedule_lines
+    from monitor.text import now
+
+    click.echo("다이제스트 일정 (다음 3번, 한국 시간):")
+    for line in digest_schedule_lines(sources.notify, now()):
+        click.echo(f"  {line}")
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

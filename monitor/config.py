@@ -148,6 +148,15 @@ class Schedule(Strict):
     to: list[StrictStr] = Field(default_factory=lambda: ["main"])
     enabled: bool = True
 
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, v: str) -> str:
+        # standard crontab meaning (1 = Monday, 0 and 7 = Sunday): monitor.crontab translates
+        from monitor.crontab import trigger
+
+        trigger(v, "Asia/Seoul")
+        return v
+
 
 class NotifyConfig(Strict):
     """Digests, alerts and their destinations (top-level `notify:` in sources.yaml)."""

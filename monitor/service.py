@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,10 +19,10 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.config import RuleSet, Settings, SourcesFile, load_rules, load_sources
+from monitor.config import NotifyConfig, RuleSet, Settings, SourcesFile, load_rules, load_sources
+from monitor.crontab import schedule_lines, trigger
 from monitor.digest import Digest, Section
 from monitor.errors import ConfigError, MonitorError
 from monitor.http import HttpClient
@@ -44,6 +44,7 @@ POLL_GRACE = 900  # a poll up to 15 minutes late still runs
 DIGEST_GRACE = 4 * 3600  # a digest up to 4 hours late still goes out
 CHECK_EVERY = 60  # seconds between config mtime checks
 DELIVERY_EVERY = 600  # seconds between retries of pending deliveries
+CATCH_UP_DELAY = 10  # seconds after start before a missed digest runs
 
 
 class LockError(MonitorError):
@@ -116,9 +117,9 @@ class Runtime:
             with self.lock:
                 self.active -= 1
 
-    def make_job(self, store: Store) -> Job:
-        """A delivery Job on the current config."""
-        return Job(store, self.config, self.ruleset, now().date())
+    def make_job(self, store: Store, day: date | None = None) -> Job:
+        """A delivery Job on the current config (for today, or the day a late digest was due)."""
+        return Job(store, self.config, self.ruleset, day or now().date())
 
     def reload(self, force: bool = False) -> bool:
         """Pick up changed config; an invalid change keeps the last good one and alerts once."""
@@ -165,12 +166,22 @@ def poll_job(runtime: Runtime, source_id: str) -> None:
         run_alerts(runtime.make_job(store))
 
 
-def digest_job(runtime: Runtime, kind: str) -> None:
-    """Send the daily digest or the weekly summary (pending ones from earlier first)."""
+def digest_job(runtime: Runtime, kind: str, day: date | None = None) -> None:
+    """Send the daily digest or the weekly summary (pending ones from earlier first).
+
+    Each run is recorded in `runs` as `job:digest:KIND`, so a restart knows whether today's
+    scheduled run happened (see `missed_digests`). `day` is the day a late digest was due.
+    """
     with runtime.job(f"digest:{kind}") as store:
-        job = runtime.make_job(store)
-        retry_unfinished(job)
-        send_all(job, daily_digests(job) if kind == "daily" else weekly_digests(job))
+        run_id = store.begin_run(f"job:digest:{kind}")
+        try:
+            job = runtime.make_job(store, day)
+            retry_unfinished(job)
+            send_all(job, daily_digests(job) if kind == "daily" else weekly_digests(job))
+        except Exception as e:
+            store.finish_run(run_id, "failed", error=f"{type(e).__name__}: {e}")
+            raise
+        store.finish_run(run_id, "ok")
 
 
 def deliveries_job(runtime: Runtime) -> None:
@@ -204,7 +215,7 @@ def schedule(scheduler: BaseScheduler, runtime: Runtime) -> None:
         if schedule_cfg.enabled:
             scheduler.add_job(
                 digest_job,
-                CronTrigger.from_crontab(schedule_cfg.cron, timezone=SEOUL),
+                trigger(schedule_cfg.cron, SEOUL),  # standard crontab meaning (1 = Monday)
                 args=[runtime, kind],
                 id=f"digest:{kind}",
                 name="일일 다이제스트" if kind == "daily" else "주간 요약",
@@ -214,6 +225,63 @@ def schedule(scheduler: BaseScheduler, runtime: Runtime) -> None:
         deliveries_job, IntervalTrigger(seconds=DELIVERY_EVERY, timezone=SEOUL), args=[runtime],
         id="deliveries", name="전송 재시도·알림",
     )  # fmt: skip
+
+
+DIGEST_NAMES = {"daily": "일일 다이제스트", "weekly": "주간 요약"}
+
+
+def digest_schedule_lines(notify: NotifyConfig, start: datetime) -> list[str]:
+    """`일일 다이제스트: 12/1 (화) 08:30, …`: the next three fire times of each digest schedule."""
+    pairs = (("daily", notify.daily), ("weekly", notify.weekly))
+    return schedule_lines([(DIGEST_NAMES[k], c.cron, c.enabled) for k, c in pairs], SEOUL, start)
+
+
+def missed_digests(runtime: Runtime, start: datetime) -> list[tuple[str, datetime]]:
+    """Digests whose fire time passed less than DIGEST_GRACE before a start and did not run.
+
+    APScheduler's memory job store computes the first fire time from the moment a job is added,
+    so a service started at 08:32 would never see the 08:30 fire: misfire_grace_time applies
+    only to a fire time the scheduler knew about. A run counts as done when a `job:digest:KIND`
+    run row started at or after the fire time (a restart after the digest sends nothing again;
+    the ledger would refuse a second daily of the same date anyway).
+    """
+    out = []
+    notify = runtime.config.notify
+    with runtime.job("catch-up") as store:
+        for kind, cfg in (("daily", notify.daily), ("weekly", notify.weekly)):
+            if not cfg.enabled:
+                continue
+            trig, previous, fire = trigger(cfg.cron, SEOUL), None, None
+            moment = start - timedelta(seconds=DIGEST_GRACE)
+            while (when := trig.get_next_fire_time(previous, moment)) is not None and when <= start:
+                fire, previous, moment = when, when, when
+            if fire is None:
+                continue
+            (last,) = store.db.execute(
+                "SELECT MAX(started_at) FROM runs WHERE source = ?", [f"job:digest:{kind}"]
+            ).fetchone()
+            if last is None or datetime.fromisoformat(last) < fire:
+                out.append((kind, fire))
+    return out
+
+
+def schedule_missed(scheduler: BaseScheduler, runtime: Runtime, start: datetime) -> list[str]:
+    """Run at start every digest a late start missed (within DIGEST_GRACE); returns log lines."""
+    lines = []
+    enabled = sum(s.enabled for s in runtime.config.sources)
+    for kind, fire in missed_digests(runtime, start):
+        # after the first polls have started (they begin 5 s after start, 3 s apart)
+        when = start + timedelta(seconds=CATCH_UP_DELAY + 3 * enabled)
+        scheduler.add_job(
+            digest_job, args=[runtime, kind], kwargs={"day": fire.date()}, id=f"catch-up:{kind}",
+            name=f"{DIGEST_NAMES[kind]} (늦은 시작)", next_run_time=when,
+            misfire_grace_time=DIGEST_GRACE,
+        )  # fmt: skip
+        late = int((start - fire).total_seconds() // 60)
+        lines.append(
+            f"{DIGEST_NAMES[kind]}: {fire:%m/%d %H:%M} 예정이던 것을 {late}분 늦게 시작해 곧 보냅니다"
+        )
+    return lines
 
 
 def build_scheduler(runtime: Runtime, blocking: bool = True) -> BaseScheduler:
@@ -281,9 +349,14 @@ def run(settings: Settings, out: TextIO, grace: float = 20.0) -> int:
         signal.signal(signal.SIGHUP, hup)
         for warning in _start_warnings(runtime):
             out.write(f"경고: {warning}\n")
+        started = now()
+        late = schedule_missed(scheduler, runtime, started)
         out.write("policy-monitor 서비스 시작 · 예정된 작업:\n")
         for job_id, name, when in describe(scheduler):
             out.write(f"  {when}  {job_id:<28} {name}\n")
+        out.write("다이제스트 일정 (다음 3번, 한국 시간):\n")
+        for line in digest_schedule_lines(runtime.config.notify, started) + late:
+            out.write(f"  {line}\n")
         out.flush()
         scheduler.start()  # blocks until a signal shuts it down
         deadline = time.monotonic() + grace
