@@ -565,6 +565,9 @@ def _report(outcomes: list[Any]) -> bool:
             if o.status != "printed":
                 click.echo(f"{o.key}: {'보냄' if o.status == 'sent' else '이미 보냄'} (sent)", err=True)
             continue
+        if o.status == "busy":  # another process holds the row and is sending it
+            click.echo(f"{o.key}: {o.error} (in progress)", err=True)
+            continue
         ok = False
         click.echo(f"{o.key}: {o.status} — {o.error or ''}".rstrip(" —"), err=True)
     return ok
@@ -655,9 +658,12 @@ def deliveries(ctx: click.Context, status: str | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("delivery_id", type=int)
+@click.option("--force", is_flag=True, help="Also send a row already confirmed sent (a second copy).")
 @click.pass_context
-def resend(ctx: click.Context, delivery_id: int) -> None:
+def resend(ctx: click.Context, delivery_id: int, force: bool) -> None:
     """Send one ledger row again (e.g. an `unconfirmed` one you checked had not arrived).
+
+    A row already confirmed sent is refused unless --force.
 
     Example: monitor resend 12
     """
@@ -666,9 +672,11 @@ def resend(ctx: click.Context, delivery_id: int) -> None:
 
     job = _job(ctx)
     try:
-        outcome = resend_job(job, delivery_id)
-    except DeliveryError as e:
-        raise click.ClickException(str(e)) from None
+        outcome = resend_job(job, delivery_id, force=force)
+    except DeliveryError as e:  # no such row, a row already sent, a destination renamed: exit 2
+        error = click.ClickException(str(e))
+        error.exit_code = 2
+        raise error from None
     finally:
         job.store.close()
     if not _report([outcome]):

@@ -63,10 +63,21 @@ class Job:
 
 
     def transport(self, destination: str) -> Transport:
-        """The transport of a destination (or the forced one)."""
+        """The transport of a destination (or the forced one).
+
+        Raises DeliveryError for a destination the config no longer names (renamed or removed).
+        """
         if self.make_transport is not None:
             return self.make_transport(destination)
-        return transport_for(destination, resolve_destination(destination, self.config.notify), self.to)
+        try:
+            resolved = resolve_destination(destination, self.config.notify)
+        except KeyError:
+            known = ", ".join(self.config.notify.destinations) or "-"
+            raise DeliveryError(
+                f"보낼 곳 '{destination}' 이(가) sources.yaml 의 notify.destinations 에 없습니다 "
+                f"(있는 것: {known}); 이름을 바꿨다면 예전 이름도 남겨 두거나 그 전송 기록은 두세요"
+            ) from None
+        return transport_for(destination, resolved, self.to)
 
     def destinations(self, default: list[str]) -> list[str]:
         """Every destination a digest may go to: the schedule's, the routes', rule-file channels."""
@@ -166,7 +177,7 @@ def retry_unfinished(job: Job, now_ok: bool = False) -> list[DeliveryOutcome]:
     for row in job.store.unfinished_deliveries():
         try:
             transport = job.transport(row["destination"])
-        except (DeliveryError, KeyError) as e:
+        except DeliveryError as e:
             outcomes.append(DeliveryOutcome(row["id"], row["destination"], "failed", str(e)))
             continue
         if isinstance(transport, ConsoleTransport):
@@ -176,11 +187,27 @@ def retry_unfinished(job: Job, now_ok: bool = False) -> list[DeliveryOutcome]:
 
 
 
-def resend(job: Job, delivery_id: int) -> DeliveryOutcome:
-    """Send a ledger row again on purpose (after checking an `unconfirmed` one, say)."""
+def resend(job: Job, delivery_id: int, force: bool = False) -> DeliveryOutcome:
+    """Send a ledger row again on purpose (an `unconfirmed` one someone checked, say).
+
+    The destination is resolved before the row is touched, so a destination renamed since is
+    a one-line DeliveryError and the row stays as it was. A `sent` row is sent again only with
+    `force`; a `sending` row is looked up first, as any retry.
+    """
     row = job.store.delivery(delivery_id)
     if row is None:
-        raise DeliveryError(f"no delivery with id {delivery_id} (see `monitor deliveries`)")
-    row = dict(row, parts_sent=0, ts=[], status="pending", next_attempt_at=None)
-    job.store.update_delivery(delivery_id, parts_sent=0, ts=[], status="pending", next_attempt_at=None)
-    return send(job.store, row, job.transport(row["destination"]), force=True)
+        raise DeliveryError(
+            f"전송 기록 #{delivery_id} 이(가) 없습니다 (`monitor deliveries` 로 번호를 확인하세요)"
+        )
+    transport = job.transport(row["destination"])
+    if row["status"] == "sent" and not force:
+        raise DeliveryError(
+            f"전송 기록 #{delivery_id} 은(는) {row['sent_at'] or ''} 에 이미 보냈습니다 "
+            "(받았다는 확인이 있음); 정말 한 번 더 보내려면 --force 를 붙이세요"
+        )
+    if isinstance(transport, ConsoleTransport):
+        raise DeliveryError(
+            f"보낼 곳 '{row['destination']}' 의 Slack·e-mail 설정이 없습니다 (SLACK_BOT_TOKEN, SMTP_HOST 등)"
+        )
+    restart = row["status"] in ("unconfirmed", "sent")
+    return send(job.store, row, transport, force=force, now_ok=True, restart=restart)

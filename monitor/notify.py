@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
+import socket
 import sys
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -37,6 +40,10 @@ from monitor.text import iso, now, parse_datetime
 log = logging.getLogger(__name__)
 
 METADATA_TYPE = "policy_monitor_delivery"
+SLACK_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")  # channel IDs; names are lower-case
+MAX_PAGES = 100  # pages of conversations.list / history read before giving up (200 per page)
+CLAIM_LEASE = timedelta(minutes=10)  # longer than one post with the client's retries can take
+LOOKBACK = timedelta(minutes=10)  # history read from this long before a part was started
 # Errors a retry in a minute will not fix: say so clearly and wait an hour before trying again.
 CONFIG_ERRORS = {
     "invalid_auth": "Slack 토큰이 유효하지 않습니다 (SLACK_BOT_TOKEN을 확인하세요)",
@@ -97,22 +104,33 @@ class Transport(Protocol):
 
 @dataclass
 class SlackWebTransport:
-    """chat.postMessage with a bot token; conversations.history to find a crashed post."""
+    """chat.postMessage with a bot token; conversations.history to find a post whose answer was lost.
+
+    `channel` may be an ID (`C0123…`) or a name (`#policy`, `policy`). chat.postMessage takes
+    either, but conversations.history takes IDs only (a name answers `channel_not_found`), so the
+    name is resolved once, from the ID a post returns or else through conversations.list, before
+    anything that needs an ID.
+    """
 
     client: WebClient
     channel: str
     name: str = "slack"
     can_find: bool = True
+    channel_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.channel_id is None and SLACK_ID.match(self.channel):
+            self.channel_id = self.channel
 
     def parts(self, payload: dict[str, Any]) -> list[Any]:
         """Slack messages of the payload."""
         return list(payload["slack"])
 
     def post(self, part: Any, key: str, number: int) -> str:
-        """Post one message stamped with its delivery key."""
+        """Post one message stamped with its delivery key; remembers the channel's ID."""
         try:
             resp = self.client.chat_postMessage(
-                channel=self.channel,
+                channel=self.channel_id or self.channel,
                 text=part["text"],
                 blocks=part["blocks"],
                 unfurl_links=False,
@@ -120,38 +138,92 @@ class SlackWebTransport:
                 metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key, "part": number}},
             )
         except SlackApiError as e:
-            raise _slack_error(e) from e
+            raise _slack_error(e, ambiguous_5xx=True) from e
         except (SlackClientError, OSError) as e:
             raise TransportError(
                 f"Slack 응답을 받지 못했습니다: {type(e).__name__}: {e}", ambiguous=True
             ) from e
+        if resp.get("channel"):
+            self.channel_id = str(resp["channel"])
         return str(resp.get("ts") or "")
 
+    def resolve(self) -> str:
+        """The channel's ID: known already, or looked up by name in conversations.list (every page).
+
+        Raises TransportError when the lookup fails or no channel has that name.
+        """
+        if self.channel_id:
+            return self.channel_id
+        wanted = self.channel.lstrip("#")
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            try:
+                resp = self.client.conversations_list(
+                    types="public_channel,private_channel", exclude_archived=True, limit=200,
+                    cursor=cursor,
+                )  # fmt: skip
+            except SlackApiError as e:
+                error = _slack_error(e)
+                raise TransportError(
+                    f"Slack 채널 이름 '#{wanted}'을(를) ID로 바꾸지 못했습니다: {error} "
+                    "(앱에 channels:read 권한을 주거나 SLACK_CHANNEL 에 채널 ID를 적으세요)",
+                    retry_after=error.retry_after,
+                ) from e
+            except (SlackClientError, OSError) as e:
+                raise TransportError(f"Slack 채널 목록을 받지 못했습니다: {e}") from e
+            for channel in resp.get("channels") or []:
+                if channel.get("name") == wanted:
+                    self.channel_id = str(channel["id"])
+                    return self.channel_id
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                raise TransportError(
+                    f"Slack 채널 '#{wanted}'을(를) 찾을 수 없습니다 (이름을 확인하거나 채널 ID를 적으세요)",
+                    retry_after=timedelta(hours=1),
+                )
+        raise TransportError(f"Slack 채널 목록이 {MAX_PAGES}쪽을 넘어 '#{wanted}'을(를) 찾지 못했습니다")
+
     def find(self, key: str, number: int, since: datetime) -> str | None:
-        """Look for a message carrying this key and part in the channel since a time."""
-        try:
-            resp = self.client.conversations_history(
-                channel=self.channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True, limit=200
-            )
-        except SlackApiError as e:
-            raise _slack_error(e) from e
-        except (SlackClientError, OSError) as e:
-            raise TransportError(f"Slack 기록을 확인하지 못했습니다: {e}") from e
-        for message in resp.get("messages") or []:
-            meta = message.get("metadata") or {}
-            body = meta.get("event_payload") or {}
-            if (
-                meta.get("event_type") == METADATA_TYPE
-                and body.get("key") == key
-                and body.get("part") == number
-            ):
-                return str(message.get("ts"))
-        return None
+        """Look for a message carrying this key and part in the channel since a time.
+
+        Reads every page of history back to `since`; None only when all of it was read.
+        Raises TransportError for any error or a page it could not read: not proof of absence.
+        """
+        channel = self.resolve()
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            try:
+                resp = self.client.conversations_history(
+                    channel=channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True,
+                    limit=200, cursor=cursor,
+                )  # fmt: skip
+            except SlackApiError as e:
+                raise _slack_error(e) from e
+            except (SlackClientError, OSError) as e:
+                raise TransportError(f"Slack 기록을 확인하지 못했습니다: {type(e).__name__}: {e}") from e
+            for message in resp.get("messages") or []:
+                meta = message.get("metadata") or {}
+                body = meta.get("event_payload") or {}
+                if (
+                    meta.get("event_type") == METADATA_TYPE
+                    and body.get("key") == key
+                    and body.get("part") == number
+                ):
+                    return str(message.get("ts"))
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                if resp.get("has_more"):
+                    raise TransportError("Slack 기록의 다음 쪽을 받을 수 없습니다 (has_more, no cursor)")
+                return None
+        raise TransportError(f"Slack 기록이 {MAX_PAGES}쪽을 넘어 끝까지 확인하지 못했습니다")
 
 
-def _slack_error(e: SlackApiError) -> TransportError:
+def _slack_error(e: SlackApiError, ambiguous_5xx: bool = False) -> TransportError:
+    """A Slack API error as a TransportError; a 5xx answer to a post may have posted anyway."""
     error = str(e.response.get("error") if e.response is not None else "") or "unknown"
     status = e.response.status_code if e.response is not None else None
+    if ambiguous_5xx and status is not None and status >= 500:
+        return TransportError(f"Slack 오류: HTTP {status} (게시됐는지 알 수 없음)", ambiguous=True)
     if error in CONFIG_ERRORS:
         return TransportError(f"{error}: {CONFIG_ERRORS[error]}", retry_after=timedelta(hours=1))
     if error == "ratelimited" or status == 429:
@@ -276,7 +348,8 @@ def slack_client(token: str) -> WebClient:
         timeout=int(os.environ.get("SLACK_TIMEOUT") or 15),
         retry_handlers=[
             RateLimitErrorRetryHandler(max_retry_count=2),
-            ConnectionErrorRetryHandler(max_retry_count=2),
+            # only connections that never reached Slack: a reset after sending may have posted
+            RefusedConnectionRetryHandler(max_retry_count=2),
         ],
     )
 
@@ -340,7 +413,7 @@ class DeliveryOutcome:
 
     id: int | None
     key: str
-    status: str  # sent | already-sent | pending | deferred | unconfirmed | printed
+    status: str  # sent | already-sent | busy | pending | sending | deferred | unconfirmed | printed
     error: str | None = None
 
 
@@ -348,42 +421,103 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
+# Who holds a claim: host, pid, a token of this process (a later process may get the same pid,
+# as PID 1 does in every container start) and a token of the attempt (threads of one service).
+_PROCESS_TOKEN = uuid.uuid4().hex[:8]
+
+
+def claim_owner() -> str:
+    """A new owner name for one sending attempt: `host:pid:process-token:attempt-token`."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_TOKEN}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_gone(owner: str) -> bool:
+    """True when the process behind a claim is known to be gone (same host only).
+
+    Another host's claim, or a pid that is alive (perhaps reused), counts as live: its lease
+    decides. A claim of this very pid with another process token is an earlier process's.
+    """
+    try:
+        host, pid_text, token, _ = owner.split(":")
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return False
+    if pid == os.getpid():
+        return token != _PROCESS_TOKEN
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def send(
-    store: Store, row: dict[str, Any], transport: Transport, *, force: bool = False, now_ok: bool = False
-) -> DeliveryOutcome:
+    store: Store, row: dict[str, Any], transport: Transport, *, force: bool = False,
+    now_ok: bool = False, restart: bool = False,
+) -> DeliveryOutcome:  # fmt: skip
     """Send (or finish sending) one ledger row; never posts a confirmed part twice.
 
-    `now_ok` ignores the back-off (someone asked for it by hand); `force` also resends a sent row.
+    The row is claimed first (monitor.store.claim_delivery): a row another process is sending
+    is left alone (`busy`). `now_ok` ignores the back-off (someone asked for it by hand);
+    `force` also sends a `sent` row; `restart` posts every part again from the first (a person
+    checked that an `unconfirmed` row did not arrive).
     """
     key = f"{row['kind']}:{row['period']}:{row['destination']}"
     if row["status"] == "sent" and not force:
         return DeliveryOutcome(row["id"], key, "already-sent")
+    owner = claim_owner()
+    claimed, holder = store.claim_delivery(row["id"], owner, CLAIM_LEASE, owner_is_gone)
+    if claimed is None:
+        pid = holder.split(":")[1] if holder and holder.count(":") == 3 else "?"
+        return DeliveryOutcome(row["id"], key, "busy", f"다른 프로세스(pid {pid})가 보내는 중입니다")
+    try:
+        return _send_claimed(store, claimed, transport, key, owner, force, now_ok, restart)
+    finally:
+        store.release_claim(row["id"], owner)
+
+
+def _send_claimed(
+    store: Store, row: dict[str, Any], transport: Transport, key: str, owner: str,
+    force: bool, now_ok: bool, restart: bool,
+) -> DeliveryOutcome:  # fmt: skip
+    """The ledger protocol on a row we hold (read inside the claim, so it is current)."""
+    if row["status"] == "sent" and not force:
+        return DeliveryOutcome(row["id"], key, "already-sent")
     due = parse_datetime(row.get("next_attempt_at")) if row.get("next_attempt_at") else None
     if due and due > now() and not (force or now_ok):
-
         return DeliveryOutcome(row["id"], key, "deferred", row.get("last_error"))
     parts = transport.parts(row["payload"])
-    sent_ts: list[str] = list(row["ts"])[: row["parts_sent"]]
-    start = row["parts_sent"]
-    if row["status"] == "sending" and not force:
-        # we crashed between posting part `start` and recording it: did it arrive?
-        since = (parse_datetime(row["updated_at"]) or now()) - timedelta(minutes=10)
+    sent_ts: list[str] = [] if restart else list(row["ts"])[: row["parts_sent"]]
+    start = 0 if restart else row["parts_sent"]
+    if row["status"] == "sending" and not (force or restart):
+        # a part was in flight when the last attempt ended (crash, lost answer): did it arrive?
         if not transport.can_find:
             store.update_delivery(
                 row["id"], status="unconfirmed",
                 last_error="전송 중 중단되어 도착 여부를 확인할 수 없습니다; 확인 후 `monitor resend` 하세요",
             )  # fmt: skip
             return DeliveryOutcome(row["id"], key, "unconfirmed")
+        began = parse_datetime(row.get("sending_since") or row["updated_at"]) or now()
         try:
-            found = transport.find(key, start, since)
+            found = transport.find(key, start, began - LOOKBACK)
         except TransportError as e:
-            return _failed(store, row, key, e)
+            # no proof either way: the row stays `sending` and the lookup is tried again later
+            return _failed(store, row, key, TransportError(
+                f"보냈는지 확인하지 못해 기다립니다: {e}", e.retry_after, ambiguous=True,
+            ))  # fmt: skip
         if found:
             sent_ts.append(found)
             start += 1
             store.update_delivery(row["id"], parts_sent=start, ts=sent_ts)
     for number in range(start, len(parts)):
-        store.update_delivery(row["id"], status="sending")  # committed before we post
+        if not store.renew_claim(row["id"], owner, CLAIM_LEASE):
+            return DeliveryOutcome(row["id"], key, "busy", "전송 권한(claim)을 다른 프로세스가 가져갔습니다")
+        # committed before we post: a crash from here on leaves a row to look up, never to repost
+        store.update_delivery(row["id"], status="sending", sending_since=iso(now()))
         try:
             ts = transport.post(parts[number], key, number)
         except TransportError as e:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +15,7 @@ import sqlite_utils
 
 from monitor.rules import Match
 from monitor.sources.base import Item, Stored
-from monitor.text import iso, now
+from monitor.text import iso, now, parse_datetime
 
 # Each migration runs in one transaction together with the user_version bump; never edit a
 # shipped migration, add the next one.
@@ -126,6 +126,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX delivery_events_event ON delivery_events (event_id);
     """,
+    # 4: a delivery is claimed (owner + lease) before it is sent; `sending_since` is when the
+    # part in flight was started, the bound of the history lookup after a lost answer
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+    ALTER TABLE deliveries ADD COLUMN claim_until TEXT;
+    ALTER TABLE deliveries ADD COLUMN sending_since TEXT;
+    """,
 )
 
 ITEM_COLUMNS = (
@@ -142,8 +149,9 @@ RUN_COLUMNS = frozenset(
     {"http_status", "requests", "fetched", "new", "updated", "flagged", "error", "warnings"}
 )
 DELIVERY_COLUMNS = frozenset(
-    {"status", "attempts", "last_error", "next_attempt_at", "payload", "parts_sent", "ts", "sent_at"}
-)
+    {"status", "attempts", "last_error", "next_attempt_at", "payload", "parts_sent", "ts", "sent_at",
+     "sending_since"}
+)  # fmt: skip
 
 
 def _check_columns(table: str, values: dict[str, Any], allowed: frozenset[str]) -> None:
@@ -662,6 +670,47 @@ class Store:
             "SELECT period FROM deliveries WHERE kind = ? AND destination = ?", [kind, destination]
         ).fetchall()
         return [r[0] for r in rows]
+
+    def claim_delivery(
+        self, delivery_id: int, owner: str, lease: timedelta, dead: Callable[[str], bool]
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """Take a ledger row for sending, atomically across processes (BEGIN IMMEDIATE).
+
+        Returns (the row as it is now, None) when taken, or (None, holder) when another owner
+        holds a live claim: one whose lease has not run out and whose process `dead(holder)`
+        does not know to be gone. The returned row is read inside the claim, so a row another
+        process finished meanwhile comes back `sent`.
+        """
+        stamp = now()
+        with self.atomic():
+            row = self.delivery(delivery_id)
+            if row is None:
+                return None, None
+            holder, until = row.get("claimed_by"), parse_datetime(row.get("claim_until"))
+            if holder and holder != owner and until is not None and until > stamp and not dead(holder):
+                return None, holder
+            self.db.execute(
+                "UPDATE deliveries SET claimed_by = ?, claim_until = ? WHERE id = ?",
+                [owner, iso(stamp + lease), delivery_id],
+            )
+        return dict(row, claimed_by=owner, claim_until=iso(stamp + lease)), None
+
+    def renew_claim(self, delivery_id: int, owner: str, lease: timedelta) -> bool:
+        """Extend our claim; False when it is no longer ours (it ran out and was taken over)."""
+        with self.atomic():
+            cur = self.db.execute(
+                "UPDATE deliveries SET claim_until = ? WHERE id = ? AND claimed_by = ?",
+                [iso(now() + lease), delivery_id, owner],
+            )
+        return cur.rowcount == 1
+
+    def release_claim(self, delivery_id: int, owner: str) -> None:
+        """Give a claimed row back (only if it is still ours)."""
+        with self.atomic():
+            self.db.execute(
+                "UPDATE deliveries SET claimed_by = NULL, claim_until = NULL WHERE id = ? AND claimed_by = ?",
+                [delivery_id, owner],
+            )
 
     def unfinished_deliveries(self) -> list[dict[str, Any]]:
         """Rows not yet confirmed sent (pending or sending), oldest first."""

@@ -192,9 +192,11 @@ def test_a_long_digest_resumes_after_the_last_confirmed_part(
     slack.script = ["ok", "ok", "500"]
     assert cli("digest", "daily").exit_code == 1
     (row,) = ledger(workdir)
-    assert row[1] == "pending" and row[3] == 2
+    # an HTTP 500 to a post does not prove it was not posted: the row stays `sending`
+    assert row[1] == "sending" and row[3] == 2
     make_due(workdir)
     cli("digest", "daily", ok=True)
+    assert slack.history_calls == 1  # part 3 was looked for before it was posted
     parts = [p["text"] for p in slack.posts]
     total = int(re.search(r"\(1/(\d+)\)", parts[0]).group(1))
     assert len(parts) == total and len(set(parts)) == total  # every part exactly once, in order
@@ -311,9 +313,13 @@ def test_smtp_down_leaves_the_summary_pending(seeded, cli: Cli, workdir: Path, m
     assert ledger(workdir)[0][:2] == ("weekly", "pending")
 
 
-def test_resend_posts_a_row_again_on_purpose(slack: FakeSlack, seeded, cli: Cli) -> None:
+def test_resend_posts_a_row_again_on_purpose(slack: FakeSlack, seeded, cli: Cli, workdir: Path) -> None:
     seeded()
     cli("digest", "daily", ok=True)
-    cli("resend", "1", ok=True)
+    refused = cli("resend", "1")  # confirmed sent: a second copy only when asked for
+    assert refused.exit_code == 2 and "이미 보냈습니다" in refused.output and "--force" in refused.output
+    assert len(slack.posts) == 1 and ledger(workdir)[0][1] == "sent"
+    cli("resend", "1", "--force", ok=True)
     assert len(slack.posts) == 2
-    assert cli("resend", "99").exit_code == 1
+    missing = cli("resend", "99")
+    assert missing.exit_code == 2 and "#99" in missing.output and "Traceback" not in missing.output
