@@ -183,10 +183,36 @@ def rules_check(ctx: click.Context) -> None:
     )
     if sources is not None:
         _echo_schedules(sources)
+        _check_korean_addresses(sources)
     if failures:
         click.echo(f"{summary}. 실패한 예시를 확인하세요.", err=True)
         ctx.exit(1)
     click.echo(f"OK: {summary}")
+
+
+def _check_korean_addresses(sources: SourcesFile) -> None:
+    """Addresses with a Korean local part need an SMTPUTF8 server: ask SMTP_HOST when it is set."""
+    from monitor.mail import needs_smtputf8, probe_smtputf8
+
+    korean = [
+        (name, address) for name, d in sources.notify.destinations.items() if d.type == "email"
+        for address in d.to if needs_smtputf8(address)
+    ]  # fmt: skip
+    if not korean:
+        return
+    listed = ", ".join(f"{address} (notify.destinations.{name})" for name, address in korean)
+    supported = probe_smtputf8(os.environ)
+    if supported is False:
+        raise ConfigProblem(
+            f"메일 서버 {os.environ.get('SMTP_HOST')} 가 SMTPUTF8을 지원하지 않아 한글이 든 주소로 보낼 수 "
+            f"없습니다: {listed}. 영문 주소로 바꾸거나 SMTPUTF8을 지원하는 서버(SMTP_HOST)를 쓰세요"
+        )
+    if supported is None:
+        click.echo(
+            f"경고: 한글이 든 주소는 SMTPUTF8을 지원하는 메일 서버가 있어야 보낼 수 있습니다: {listed} "
+            "(SMTP_HOST 를 설정하면 rules check 가 서버에 물어 확인합니다)",
+            err=True,
+        )
 
 
 def _echo_schedules(sources: SourcesFile) -> None:
@@ -579,16 +605,21 @@ def _report(outcomes: list[Any]) -> bool:
 @click.option("--date", "day", help="Build the digest as of this day (YYYY-MM-DD, Asia/Seoul).")
 @click.option("--to", type=click.Choice(["console", "slack", "email"]), help="Send through this transport.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Block Kit payloads instead of sending.")
+@click.option("--html", "html_path", metavar="FILE",
+              help="Write the e-mail HTML to FILE ('-' = stdout) instead of sending.")  # fmt: skip
 @click.pass_context
 def digest(
-    ctx: click.Context, kind: str, dry_run: bool, day: str | None, to: str | None, as_json: bool
-) -> None:
+    ctx: click.Context, kind: str, dry_run: bool, day: str | None, to: str | None, as_json: bool,
+    html_path: str | None,
+) -> None:  # fmt: skip
     """Build and send the daily digest or the weekly summary now.
 
     Without Slack or e-mail settings the digest prints to the console (nothing is recorded).
-    Pending deliveries from earlier failures are retried first.
+    Pending deliveries from earlier failures are retried first. `--to email` sends only to the
+    e-mail destinations (`--to slack` only to Slack ones). `--html FILE` previews the e-mail
+    without an SMTP server: nothing is sent or recorded.
 
-    Example: monitor digest daily --dry-run
+    Example: monitor digest weekly --to email --html weekly.html
     """
     from monitor.jobs import daily_digests, retry_unfinished, send_all, weekly_digests
     from monitor.notify import payload_for
@@ -596,7 +627,18 @@ def digest(
 
     job = _job(ctx, day, to)
     try:
+        schedule = job.config.notify.daily if kind == "daily" else job.config.notify.weekly
+        if to in ("slack", "email") and not job.destinations(schedule.to):
+            error = click.ClickException(
+                f"{kind} 의 보낼 곳 중 {to} 종류가 없습니다 (sources.yaml 의 notify.{kind}.to 와 "
+                f"notify.destinations 의 type 을 확인하세요)"
+            )
+            error.exit_code = 2
+            raise error
         digests = daily_digests(job) if kind == "daily" else weekly_digests(job)
+        if html_path is not None:
+            _write_html(digests, html_path)
+            return
         if as_json or dry_run:
             for d in digests:
                 if as_json:
@@ -623,6 +665,27 @@ def digest(
         job.store.close()
     if not ok:
         ctx.exit(1)
+
+
+def _write_html(digests: list[Any], target: str) -> None:
+    """The e-mail HTML of each digest to a file (one per destination when several) or stdout."""
+    from monitor.render.email import render_html
+
+    if not digests:
+        click.echo("보낼 내용이 없습니다 (nothing to send).", err=True)
+    path = Path(target)
+    for d in digests:
+        html = render_html(d)
+        if target == "-":
+            click.echo(html)
+            continue
+        name = f"{path.stem}.{d.destination.lstrip('#')}{path.suffix}"
+        out = path if len(digests) == 1 else path.with_name(name)
+        try:
+            out.write_text(html, encoding="utf-8")
+        except OSError as e:
+            raise click.BadParameter(f"{out}: {e.strerror}", param_hint="--html") from None
+        click.echo(f"{d.key}: {out} 에 썼습니다 (보내지 않음)", err=True)
 
 
 @main.command()

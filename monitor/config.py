@@ -140,6 +140,24 @@ class Destination(Strict):
     channel: StrictStr | None = None
     to: list[StrictStr] = Field(default_factory=list)  # e-mail recipients
 
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        from monitor.mail import AddressError, split_address
+
+        for address in v:
+            try:
+                split_address(address)
+            except AddressError as e:
+                raise ValueError(str(e)) from None
+        return v
+
+    @model_validator(mode="after")
+    def _recipients(self) -> Destination:
+        if self.type == "email" and not self.to:
+            raise ValueError("type email needs recipients: to: [name@example.org]")
+        return self
+
 
 class Schedule(Strict):
     """When a digest runs (a crontab line in Asia/Seoul) and where it goes."""

@@ -84,7 +84,16 @@ class Job:
         names = list(default)
         names += [d for targets in self.config.notify.routes.values() for d in targets]
         names += [f"#{t.channel}" for t in self.ruleset.topics if t.channel]
-        return list(dict.fromkeys(names))
+        return [n for n in dict.fromkeys(names) if self.takes(n)]
+
+    def takes(self, destination: str) -> bool:
+        """With `--to slack|email`, only destinations of that type; otherwise every one."""
+        if self.to not in ("slack", "email"):
+            return True
+        try:
+            return resolve_destination(destination, self.config.notify).type == self.to
+        except KeyError:
+            return False
 
 
 def daily_digests(job: Job) -> list[Digest]:
@@ -175,6 +184,8 @@ def retry_unfinished(job: Job, now_ok: bool = False) -> list[DeliveryOutcome]:
     """Retry every pending (or interrupted) delivery whose time has come (or now, when asked)."""
     outcomes = []
     for row in job.store.unfinished_deliveries():
+        if not job.takes(row["destination"]):
+            continue
         try:
             transport = job.transport(row["destination"])
         except DeliveryError as e:

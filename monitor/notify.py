@@ -19,7 +19,6 @@ import sys
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any, Protocol, TextIO
 
 from slack_sdk import WebClient
@@ -31,6 +30,7 @@ from monitor.config import Destination
 from monitor.digest import Digest
 from monitor.errors import DeliveryError
 from monitor.logs import redact
+from monitor.mail import AddressError, build_message, envelope, smtputf8_refusal
 from monitor.render.email import render_html
 from monitor.render.slack import render_slack
 from monitor.render.text import render_text
@@ -283,29 +283,39 @@ class SmtpTransport:
         return [payload["email"]]
 
     def post(self, part: Any, key: str, number: int) -> str:
-        """Send the e-mail; the delivery key goes in a header."""
-        msg = EmailMessage()
-        msg["Subject"] = part["subject"]
-        msg["From"] = self.sender
-        msg["To"] = ", ".join(self.recipients)
-        msg["X-Policy-Monitor-Delivery"] = key
-        msg.set_content(part["text"])
-        msg.add_alternative(part["html"], subtype="html")
+        """Send the e-mail (Date, Message-ID, the delivery key in a header); returns its Message-ID.
+
+        An address with a Korean local part goes out only through a server offering SMTPUTF8;
+        otherwise nothing is sent and the error names the address (retried in an hour).
+        """
+        try:
+            msg = build_message(
+                part["subject"], part["text"], part["html"], self.sender, self.recipients, key
+            )
+        except AddressError as e:
+            raise TransportError(f"메일 주소 오류: {e}", retry_after=timedelta(hours=1)) from e
+        sender, recipients = envelope(msg)
         try:
             smtp_class = smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
             with smtp_class(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls and not self.use_ssl:
                     smtp.starttls()
+                smtp.ehlo_or_helo_if_needed()
+                refusal = None if smtp.has_extn("smtputf8") else smtputf8_refusal(
+                    [self.sender, *self.recipients], self.host, self.port
+                )  # fmt: skip
+                if refusal:
+                    raise TransportError(refusal, retry_after=timedelta(hours=1))
                 if self.user and self.password:
                     smtp.login(self.user, self.password)
-                refused = smtp.send_message(msg)
+                refused = smtp.send_message(msg, from_addr=sender, to_addrs=recipients)
         except (smtplib.SMTPException, OSError) as e:
             raise TransportError(
                 f"메일 서버({self.host}:{self.port}) 전송 실패: {type(e).__name__}: {e}"
             ) from e
         if refused:
             raise TransportError(f"수신 거부된 주소: {', '.join(refused)}")
-        return str(msg.get("Message-ID") or f"email:{number}")
+        return str(msg["Message-ID"])
 
     def find(self, key: str, number: int, since: datetime) -> str | None:
         """SMTP cannot tell what arrived."""
