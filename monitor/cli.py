@@ -450,8 +450,28 @@ def events(ctx: click.Context, since: str | None, type_: str | None, source: str
                         "announce": ev["announce"], "created_at": ev["created_at"],
                         **{k: ev["detail"][k] for k in ("from", "to") if k in ev["detail"]}})  # fmt: skip
         else:
-            extra = f" {ev['detail']}" if ev["detail"] else ""
+            detail = _event_detail(ev["type"], ev["detail"])
+            extra = f" · {detail}" if detail else ""
             click.echo(f"{ev['created_at'][:16]} {ev['type']:<8} [{ev['source']}] {ev['title']}{extra}")
+
+
+def _event_detail(type_: str, detail: dict[str, Any]) -> str:
+    """An event's detail as a reader says it: `접수 → 위원회 심사`, `의견마감 12/1 → 12/5`."""
+    if not detail:
+        return ""
+    before, after = detail.get("from"), detail.get("to")
+    if type_ == "stage":
+        when = f" ({detail['date']})" if detail.get("date") else ""
+        return f"단계 {before or '?'} → {after}{when}"
+    if type_ == "deadline":
+        return f"의견마감 {before} → {after}" if before else f"의견마감 {after}"
+    if type_ == "updated":
+        old_title = (before or {}).get("title") if isinstance(before, dict) else None
+        new_title = (after or {}).get("title") if isinstance(after, dict) else None
+        if old_title and new_title and old_title != new_title:
+            return f"제목 변경: {old_title} → {new_title}"
+        return "제목·요약 수정"
+    return ", ".join(f"{k}: {v}" for k, v in detail.items() if v not in (None, "", {}, []))
 
 
 def _kind_warnings(source: Any) -> list[str]:
@@ -649,6 +669,11 @@ def digest(
                             "period": d.period,
                             "destination": d.destination,
                             "messages": payload,
+                            # rule ids for staff; readers see the rules' descriptions
+                            "entries": [
+                                {"title": e.title, "url": e.url, "topics": e.topics, "rules": e.rules}
+                                for s in d.sections for g in s.groups for e in g.entries
+                            ],
                         }
                     )
                 else:

@@ -36,6 +36,8 @@ class Entry:
     links: list[tuple[str, str]] = field(default_factory=list)  # more links: (label, url)
     priority: str = "normal"
     thread: str = ""
+    rules: list[str] = field(default_factory=list)  # rule ids (for --json; readers see `why`)
+    event_ids: list[int] = field(default_factory=list)  # the events this entry shows
 
 
 @dataclass
@@ -98,6 +100,17 @@ class Context:
     def label(self, topic: str) -> str:
         """Korean label of a topic."""
         return self.ruleset.label(topic)
+
+    def rule_label(self, rule: str) -> str:
+        """What a reader sees for a rule: its Korean description (else its topic's label).
+
+        Rule ids stay for staff: `monitor items`, `rules test` and `digest --json` show them.
+        """
+        for topic in self.ruleset.topics:
+            for r in topic.rules:
+                if r.id == rule:
+                    return r.description or f"{topic.label} 규칙"
+        return rule
 
     @property
     def topic_order(self) -> list[str]:
@@ -165,10 +178,8 @@ def _why(matches: Sequence[Mapping[str, Any]], ctx: Context) -> list[str]:
     out = []
     ranked = sorted(matches, key=lambda m: -PRIORITY_ORDER.get(m["priority"], 0))
     for m in ranked[:2]:
-
-
         terms = ", ".join(f"‘{t}’" for t in m["terms"])
-        line = f"{m['rule']} · {FIELD_LABELS.get(m['field'], m['field'])}: {terms}"
+        line = f"{ctx.rule_label(m['rule'])} · {FIELD_LABELS.get(m['field'], m['field'])}: {terms}"
         if m["field"] != "title" and m.get("snippet"):
             line += f" — “{m['snippet']}”"
         out.append(line)
@@ -214,6 +225,8 @@ def entry_for(row: Mapping[str, Any], ctx: Context, *, stage_change: bool = Fals
         why=_why(row["matches"], ctx),
         priority=_priority(row["matches"]),
         thread=row.get("thread") or f"item:{row.get('item_id')}",
+        rules=list(dict.fromkeys(m["rule"] for m in row["matches"])),
+        event_ids=[row["id"]] if row.get("type") and row.get("id") is not None else [],
     )
 
 
@@ -230,6 +243,8 @@ def _merge_threads(entries: list[Entry]) -> list[Entry]:
         first.badges += [b for b in entry.badges if b not in first.badges]
         first.why += [w for w in entry.why if w not in first.why]
         first.topics += [t for t in entry.topics if t not in first.topics]
+        first.rules += [r for r in entry.rules if r not in first.rules]
+        first.event_ids += [e for e in entry.event_ids if e not in first.event_ids]
         if PRIORITY_ORDER[entry.priority] > PRIORITY_ORDER[first.priority]:
             first.priority = entry.priority
     return list(merged.values())

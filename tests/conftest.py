@@ -28,12 +28,14 @@ TEST_RULES = {
         "rules": [
             {
                 "id": "coop-basic-act",
+                "description": "협동조합 기본법 개정 (긴급)",
                 "any": ["협동조합 기본법", "사회적협동조합"],
                 "priority": "urgent",
                 "examples": {"match": ["「협동조합 기본법」 일부개정"], "no_match": ["농업협동조합법"]},
             },
             {
                 "id": "coop-general",
+                "description": "그 밖의 협동조합",
                 "any": ["협동조합"],
                 "examples": {"match": ["학교협동조합 지원"], "no_match": ["농업협동조합 선거"]},
             },
@@ -45,6 +47,7 @@ TEST_RULES = {
         "rules": [
             {
                 "id": "village-enterprise",
+                "description": "마을기업·자활기업",
                 "any": ["마을기업", "자활기업"],
                 "none": ["마을버스"],
                 "examples": {"match": ["신규 마을기업 선정"], "no_match": ["마을버스 점검"]},

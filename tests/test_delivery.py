@@ -90,7 +90,8 @@ def test_daily_digest_posts_once_with_blocks_text_and_metadata(
     assert post["metadata"]["event_payload"]["key"].startswith("daily:")
     assert "link_names" not in post and "parse" not in post and post["unfurl_links"] is False
     body = json.dumps(post["blocks"], ensure_ascii=False)
-    assert COOP in body and "신규 마을기업 156곳" in body and "coop-basic-act" in body
+    assert COOP in body and "신규 마을기업 156곳" in body and "협동조합 기본법 개정 (긴급)" in body
+    assert "coop-basic-act" not in body  # readers see the rule's description, not its id
     second = cli("digest", "daily", ok=True)
     assert len(slack.posts) == 1 and "보낼 내용이 없습니다" in second.output
     assert ledger(workdir) == [("daily", "sent", 1, 1, None)]
@@ -198,9 +199,9 @@ def test_a_long_digest_resumes_after_the_last_confirmed_part(
     cli("digest", "daily", ok=True)
     assert slack.history_calls == 1  # part 3 was looked for before it was posted
     parts = [p["text"] for p in slack.posts]
-    total = int(re.search(r"\(1/(\d+)\)", parts[0]).group(1))
+    total = int(re.search(r"[(, ]1/(\d+)\)", parts[0]).group(1))
     assert len(parts) == total and len(set(parts)) == total  # every part exactly once, in order
-    assert [int(re.search(r"\((\d+)/", t).group(1)) for t in parts] == list(range(1, total + 1))
+    assert [int(re.search(r"[(, ](\d+)/\d+\)", t).group(1)) for t in parts] == list(range(1, total + 1))
 
 
 def test_without_slack_settings_the_digest_prints_to_the_console(

@@ -50,7 +50,9 @@ def test_daily_digest_groups_by_topic_explains_and_leaves_out_the_irrelevant(
     assert text.index("[마을기업·자활기업]") < text.index("[협동조합]")
     assert COOP in text and "신규 마을기업 156곳" in text
     assert "도로교통법" not in text and "마을버스" not in text
-    assert "왜: coop-basic-act · 제목: ‘협동조합 기본법’" in text
+    # the why names the rule as staff described it; its id is for --json and `monitor items`
+    assert "왜: 협동조합 기본법 개정 (긴급) · 제목: ‘협동조합 기본법’" in text
+    assert "coop-basic-act" not in text
     assert "[긴급] 협동조합 기본법" in text  # an urgent rule
     assert "국회 법률안 · 2026-09-01 · 접수" in text
     assert "https://likms.assembly.go.kr/bill/billDetail.do?billId=PRC_SEED0001" in text
@@ -168,7 +170,7 @@ def test_a_300_item_digest_stays_inside_slack_limits(store: Store, tmp_path: Pat
         blocks = message["blocks"]
         assert len(blocks) <= 50 and len(blocks) <= 40
         assert len(json.dumps(blocks, ensure_ascii=False)) < 16_000
-        assert message["text"] and f"({number}/{len(messages)})" in message["text"]
+        assert message["text"] and f"{number}/{len(messages)})" in message["text"]
         for block in blocks:
             if block["type"] == "header":
                 assert len(block["text"]["text"]) <= 150
@@ -232,7 +234,8 @@ def test_weekly_summary_for_representatives(store: Store, tmp_path: Path) -> Non
     assert digest.kind == "weekly" and digest.period.startswith(str(TODAY.isocalendar()[0]))
     assert "마을기업·자활기업 1건 · 협동조합 3건" in text
     assert "■ 움직인 의안과 현재 단계 (1건)" in text and "접수 → 체계자구 심사" in text
-    assert "■ 의견 제출 필요 (이번 주·다음 주 마감)" in text and "의견마감 D-9" in text
+    assert "■ 의견 제출 필요 (이번 주·다음 주 마감, 1건)" in text and "의견마감 D-9" in text
+    assert ") (" not in text  # no doubled parentheses in headings
     assert "■ 중요 항목" in text
 
 

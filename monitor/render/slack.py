@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlo
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTextObject
 
 from monitor.digest import Digest, Entry
+from monitor.render import annotate
 
 MAX_BLOCKS = 40  # Slack allows 50 per message; stay well under
 MAX_CHARS = 10_000  # characters of block text per message
@@ -102,25 +103,23 @@ def render_slack(digest: Digest) -> list[dict[str, Any]]:
     total = len(messages)
     out = []
     for number, blocks in enumerate(messages, start=1):
-        suffix = f" ({number}/{total})" if total > 1 else ""
-        head: list[Block] = [
-            HeaderBlock(text=PlainTextObject(text=_cut(digest.title + suffix, HEADER_LIMIT)))
-        ]
+        title = annotate(digest.title, f"{number}/{total}") if total > 1 else digest.title
+        head: list[Block] = [HeaderBlock(text=PlainTextObject(text=_cut(title, HEADER_LIMIT)))]
         if number > 1:
-            head = [ContextBlock(elements=[_mrkdwn(f"*{escape(digest.title)}* 계속{suffix}")])]
+            head = [ContextBlock(elements=[_mrkdwn(f"*{escape(title)}* 계속")])]
         dicts = [b.to_dict() for b in head + blocks]  # to_dict() validates every block's limits
-        out.append({"text": _fallback(digest, suffix), "blocks": dicts})
+        out.append({"text": _fallback(digest, title), "blocks": dicts})
     return out
 
 
-def _fallback(digest: Digest, suffix: str) -> str:
+def _fallback(digest: Digest, title: str) -> str:
     """The notification text: what the message is and how much it holds.
 
     An alert about one item names it (escaped, like every scraped text); a digest gives counts.
     """
     entries = [e for s in digest.sections for g in s.groups for e in g.entries]
     if digest.kind in ("urgent", "reminder") and len(entries) == 1:
-        return f"{digest.title}{suffix}: {escape(_cut(entries[0].title, 200))}"
+        return f"{title}: {escape(_cut(entries[0].title, 200))}"
     counts = ", ".join(f"{s.title} {s.count}건" for s in digest.sections if s.count)
-    return f"{digest.title}{suffix}" + (f": {counts}" if counts else "")
+    return title + (f": {counts}" if counts else "")
 

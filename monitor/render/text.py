@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from monitor.digest import Digest, Entry
+from monitor.render import annotate
 
 
 def entry_lines(entry: Entry) -> list[str]:
@@ -21,7 +22,7 @@ def render_text(digest: Digest) -> str:
     """The whole digest as readable Korean text."""
     out = [digest.title, "=" * 40]
     for section in digest.sections:
-        out += ["", f"■ {section.title} ({section.count}건)" if section.count else f"■ {section.title}"]
+        out += ["", f"■ {annotate(section.title, f'{section.count}건') if section.count else section.title}"]
         if section.note:
             out.append(f"  {section.note}")
         for group in section.groups:
