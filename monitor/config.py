@@ -191,6 +191,9 @@ class NotifyConfig(Strict):
     backfill_days: int = Field(3, ge=0)  # a digest after a long pause shows at most this much
     alert_after_failures: int = Field(3, ge=1)  # consecutive failures before a health alert
     stale_after_intervals: float = Field(3.0, gt=1)  # no success for this many intervals = stale
+    # bounded work: a feed with 500 urgent matches must not send 500 posts
+    urgent_per_poll: int = Field(10, ge=1)  # more urgent items than this: one combined alert
+    digest_max_entries: int = Field(60, ge=5)  # entries shown in one digest; the rest "N건 더"
 
     @model_validator(mode="after")
     def _known_destinations(self) -> NotifyConfig:

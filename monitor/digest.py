@@ -328,6 +328,33 @@ def build_daily(
     if digest.empty and failing(health):
         # an empty day sends nothing, unless a source is failing: then only the health line
         digest.notes.append("새로 표시할 항목은 없습니다.")
+    return cap_entries(digest, ctx.notify.digest_max_entries)
+
+
+MORE_HINT = "`monitor items --flagged --since 2d` 로 모두 볼 수 있습니다"
+
+
+def cap_entries(digest: Digest, limit: int, hint: str = MORE_HINT) -> Digest:
+    """Show at most `limit` entries (sections in order) and say how many more there are.
+
+    The events of entries left out are carried as skipped (accounted for, not shown), like the
+    backfill cut: they do not come back in the next digest. Bounds a digest's Slack messages.
+    """
+    shown, dropped = 0, []
+    for section in digest.sections:
+        for group in section.groups:
+            room = max(limit - shown, 0)
+            dropped += group.entries[room:]
+            group.entries = group.entries[:room]
+            shown += len(group.entries)
+        section.groups = [g for g in section.groups if g.entries]
+    if not dropped:
+        return digest
+    digest.sections = [s for s in digest.sections if s.count or s.note]
+    left_out = {i for e in dropped for i in e.event_ids}
+    digest.event_ids = [i for i in digest.event_ids if i not in left_out]
+    digest.skipped_event_ids = sorted(set(digest.skipped_event_ids) | left_out)
+    digest.notes.append(f"외 {len(dropped)}건 더 — {hint}.")
     return digest
 
 
@@ -395,7 +422,7 @@ def build_weekly(
         Section("중요 항목", [Group(None, _sort_urgent_first(_merge_threads(important)))]),
     ]
     week_start = ctx.today - timedelta(days=7)
-    return Digest(
+    digest = Digest(
         kind="weekly",
         period=iso_week(ctx.today),
         destination=destination,
@@ -406,6 +433,7 @@ def build_weekly(
         footer=f"소스 상태: {health_line(health)}" if health else None,
         event_ids=[e["id"] for e in routed],
     )
+    return cap_entries(digest, ctx.notify.digest_max_entries, "`monitor items --flagged --since 7d`")
 
 
 def deadline_window(today: date, days: int) -> tuple[str, str]:
@@ -432,6 +460,29 @@ def build_urgent(event: dict[str, Any], destination: str, ctx: Context) -> Diges
         title=title,
         sections=[Section(entry.topics[0] if entry.topics else "긴급", [Group(None, [entry])])],
         event_ids=[event["id"]],
+    )
+
+
+def build_urgent_batch(events: list[dict[str, Any]], destination: str, ctx: Context, shown: int) -> Digest:
+    """One alert for more urgent matches than a poll may post one by one (notify.urgent_per_poll).
+
+    Lists the first `shown`; the others are carried as skipped: never alerted again, still in the
+    next daily digest (which leaves out only the urgent events an alert showed).
+    """
+    entries = [entry_for(e, ctx, stage_change=e["type"] == "stage") for e in events[:shown]]
+    more = len(events) - shown
+    note = (
+        f"외 {more}건 더 — 다음 일일 다이제스트와 `monitor items --flagged --since 1d` 에서 볼 수 있습니다."
+        if more > 0 else None
+    )  # fmt: skip
+    return Digest(
+        kind="urgent",
+        period=f"events:{events[0]['id']}-{events[-1]['id']}",
+        destination=destination,
+        title=f"🔴 긴급: 새 항목 {len(events)}건",
+        sections=[Section("긴급", [Group(None, entries)], note=note)],
+        event_ids=[e["id"] for e in events[:shown]],
+        skipped_event_ids=[e["id"] for e in events[shown:]],
     )
 
 

@@ -18,6 +18,7 @@ from monitor.digest import (
     build_daily,
     build_reminder,
     build_urgent,
+    build_urgent_batch,
     build_weekly,
     deadline_window,
     is_urgent,
@@ -129,10 +130,14 @@ def alert_digests(job: Job) -> list[Digest]:
     tomorrow = (job.today + timedelta(days=1)).isoformat()
     due_tomorrow = job.store.flagged_with_deadline(tomorrow, tomorrow)
     out = []
+    cap = job.config.notify.urgent_per_poll
     for destination in job.config.notify.urgent:
-        for event in job.store.digest_events(undelivered_to=destination, since=cutoff):
-            if is_urgent(event):
-                out.append(build_urgent(event, destination, ctx))
+        events = job.store.digest_events(undelivered_to=destination, since=cutoff, alerts=True)
+        urgent = [e for e in events if is_urgent(e)]
+        if len(urgent) > cap:  # a flood (a new feed, a site glitch): one post, not hundreds
+            out.append(build_urgent_batch(urgent, destination, ctx, cap))
+        else:
+            out += [build_urgent(event, destination, ctx) for event in urgent]
         out += [build_reminder(item, destination, ctx, 1) for item in due_tomorrow]
     return out
 

@@ -537,17 +537,21 @@ class Store:
         undelivered_to: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        alerts: bool = False,
     ) -> list[dict[str, Any]]:
         """Announced events some rule matched, with their item and matches, oldest first.
 
         `undelivered_to` leaves out events a daily digest or an alert already carried (or
-        holds, pending) for that destination: the digest window is our own event ids.
+        holds, pending) for that destination: the digest window is our own event ids. An
+        alert's skipped events (more than one poll may post) still go to the daily digest;
+        with `alerts` they count as carried.
         """
         where, params = ["e.announce = 1", "EXISTS (SELECT 1 FROM matches m WHERE m.event_id = e.id)"], []
         if undelivered_to is not None:
+            urgent = "d.kind = 'urgent'" if alerts else "(d.kind = 'urgent' AND de.skipped = 0)"
             where.append(
                 "NOT EXISTS (SELECT 1 FROM delivery_events de JOIN deliveries d ON d.id = de.delivery_id "
-                "WHERE de.event_id = e.id AND d.destination = ? AND d.kind IN ('daily', 'urgent'))"
+                f"WHERE de.event_id = e.id AND d.destination = ? AND (d.kind = 'daily' OR {urgent}))"
             )
             params.append(undelivered_to)
         if since is not None:

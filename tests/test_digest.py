@@ -162,7 +162,8 @@ def test_a_300_item_digest_stays_inside_slack_limits(store: Store, tmp_path: Pat
         "mois",
         [press(n, f"마을기업 소식 {n:03d} " + "나" * 200, long_summary) for n in range(300)],
     )
-    (digest,) = daily_digests(job(store, tmp_path))
+    # every entry shown (a cap above 300): the split alone keeps each message inside the limits
+    (digest,) = daily_digests(job(store, tmp_path, {"digest_max_entries": 400}))
     messages = render_slack(digest)
     assert len(messages) > 1
     seen = set()
@@ -276,3 +277,15 @@ def test_an_alert_names_its_item_in_the_notification_text_escaped(store: Store, 
     (alert,) = [d for d in alert_digests(job(store, tmp_path)) if d.kind == "urgent"]
     (message,) = render_slack(alert)
     assert message["text"] == f"🔴 긴급: 새 항목: &lt;!channel&gt; {COOP}"
+
+
+def test_a_digest_shows_at_most_its_cap_and_says_how_many_more(store: Store, tmp_path: Path) -> None:
+    rules = ruleset(tmp_path)
+    poll(store, rules, "mois", [press(n, f"마을기업 소식 {n:03d} " + "나" * 200) for n in range(500)])
+    (digest,) = daily_digests(job(store, tmp_path))
+    messages = render_slack(digest)
+    assert len(messages) <= 6  # not dozens of posts
+    text = render_text(digest)
+    assert text.count("• ") == 60 and "외 440건 더 — `monitor items --flagged --since 2d`" in text
+    assert len(digest.event_ids) == 60 and len(digest.skipped_event_ids) == 440
+    assert "외 440건 더" in json.dumps(messages[-1]["blocks"], ensure_ascii=False)

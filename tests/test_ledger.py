@@ -283,3 +283,32 @@ def test_recovery_looks_back_to_when_the_part_was_started(
     cli("digest", "daily", ok=True)
     assert len(slack.posts) == 1 and ledger(workdir)[0][1] == "sent"
 
+
+
+# --- 17.2: bounded posts -------------------------------------------------------------------------
+
+
+def test_500_urgent_matches_make_one_alert_and_the_rest_go_to_the_daily_digest(
+    slack: FakeSlack, server: HTTPServer, write_sources: Callable[..., Path], workdir: Path, cli: Cli
+) -> None:
+    from tests.feeds import Entry, feed
+
+    flood = [Entry(n, f"「협동조합 기본법」 일부개정 공청회 {n:03d}") for n in range(500, 0, -1)]
+    server.expect_request("/rss").respond_with_data(feed(flood))
+    write_sources([{"id": "mois", "kind": "rss", "name": "행정안전부", "url": server.url_for("/rss"),
+                    "backfill_days": 30}])  # fmt: skip
+    store = Store(workdir / "monitor.db")
+    store.save_state("mois", baseline_at=iso(now() - timedelta(days=1)))  # polled before
+    store.close()
+    cli("poll", ok=True)
+    (alert,) = slack.posts  # one post, not 500
+    body = slack.texts()[0]
+    assert alert["text"].startswith("🔴 긴급: 새 항목 500건") and "외 490건 더" in body
+    cli("poll", ok=True)
+    assert len(slack.posts) == 1  # the rest are not alerted later, one poll at a time
+    cli("digest", "daily", ok=True)
+    daily = slack.posts[1:]
+    assert 1 <= len(daily) <= 6
+    shown = sum(t.count("일부개정 공청회") for t in slack.texts()[1:])
+    assert shown >= 60 and "외 430건 더" in slack.texts()[-1]  # 490 left: 60 shown, 430 more
+    assert not any(f"공청회 {n:03d}" in "".join(slack.texts()[1:]) for n in range(491, 501))
