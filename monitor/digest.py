@@ -282,8 +282,9 @@ def build_daily(
     """The weekday digest for one destination from the events it has not received yet."""
     routed = routed_to(events, destination, ctx, ctx.notify.daily.to)
     cutoff = iso(start_of_day(ctx.today) - timedelta(days=ctx.notify.backfill_days)) or ""
-    skipped = [e for e in routed if e["created_at"] < cutoff]
-    window = [e for e in routed if e["created_at"] >= cutoff]
+    # seen_at, not created_at: a poll under a clock set back does not make its items "old"
+    skipped = [e for e in routed if e.get("seen_at", e["created_at"]) < cutoff]
+    window = [e for e in routed if e.get("seen_at", e["created_at"]) >= cutoff]
     fresh = [e for e in window if e["type"] in ("new", "updated", "deadline")]
     moved = [e for e in window if e["type"] == "stage"]
     sections: list[Section] = []

@@ -555,15 +555,21 @@ class Store:
             )
             params.append(undelivered_to)
         if since is not None:
-            where.append("e.created_at >= ?")
+            where.append("s.seen_at >= ?")
             params.append(since)
         if until is not None:
-            where.append("e.created_at < ?")
+            where.append("s.seen_at < ?")
             params.append(until)
+        # seen_at: the latest created_at up to this event in id order. Ids only grow, so an
+        # event recorded while the clock was set back is not older than the one before it
+        # (a digest would otherwise drop it as old); the wall clock alone never decides.
         rows = self.rows(
-            "SELECT e.id, e.type, e.detail, e.created_at, i.id AS item_id, i.source, i.key, i.title, "
-            "i.url, i.summary, i.published_at, i.first_seen_at, i.fields, i.thread "
-            f"FROM events e JOIN items i ON i.id = e.item_id WHERE {' AND '.join(where)} ORDER BY e.id",
+            "WITH seen AS (SELECT id, MAX(created_at) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) "
+            "AS seen_at FROM events) "
+            "SELECT e.id, e.type, e.detail, e.created_at, s.seen_at, i.id AS item_id, i.source, i.key, "
+            "i.title, i.url, i.summary, i.published_at, i.first_seen_at, i.fields, i.thread "
+            "FROM events e JOIN seen s ON s.id = e.id JOIN items i ON i.id = e.item_id "
+            f"WHERE {' AND '.join(where)} ORDER BY e.id",
             params,
         )
         return self._with_matches(rows, "event_id", "id")
