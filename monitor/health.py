@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,10 +115,26 @@ def _short(error: str | None) -> str:
     return (error or "알 수 없는 오류")[:300]
 
 
+# What makes two error texts the same failure kind: request numbers, timestamps, session and
+# trace ids change on every poll, so they are folded away before hashing; HTTP status codes
+# name the kind and stay.
+_CHANGING = re.compile(
+    r"(?P<status>\b(?:HTTP|status)[ :=]*[1-5]\d\d\b)"  # kept: the status names the kind
+    r"|(?P<hex>\b(?=[0-9a-f-]*\d)(?=[0-9a-f-]*[a-f])[0-9a-f]{6,}(?:-[0-9a-f]+)*\b)"  # trace/session ids
+    r"|\d+",  # request numbers, times, counts
+    re.IGNORECASE,
+)
+
+
+def error_kind(error: str | None) -> str:
+    """An error text with its changing numbers and ids folded away (`HTTP 500` stays)."""
+    return _CHANGING.sub(lambda m: m["status"] or ("<id>" if m["hex"] else "#"), error or "")
+
+
 def _error_key(error: str | None) -> str:
     import hashlib
 
-    return hashlib.sha256((error or "").encode("utf-8")).hexdigest()[:10]
+    return hashlib.sha256(error_kind(error).encode("utf-8")).hexdigest()[:10]
 
 
 def _fail_alert(source: Any, state: Mapping[str, Any], streak: str) -> HealthAlert:

@@ -312,3 +312,52 @@ def test_500_urgent_matches_make_one_alert_and_the_rest_go_to_the_daily_digest(
     shown = sum(t.count("일부개정 공청회") for t in slack.texts()[1:])
     assert shown >= 60 and "외 430건 더" in slack.texts()[-1]  # 490 left: 60 shown, 430 more
     assert not any(f"공청회 {n:03d}" in "".join(slack.texts()[1:]) for n in range(491, 501))
+
+
+# --- 17.6: one ops alert per failure kind; resend after a rename ---------------------------------
+
+
+def test_one_ops_alert_per_failure_kind_whatever_the_request_number(
+    slack: FakeSlack, seeded, workdir: Path
+) -> None:
+    from monitor.jobs import run_alerts
+    from tests.seed import fail
+
+    seeded()
+
+    def failed_poll(error: str) -> None:
+        store = Store(workdir / "monitor.db")
+        try:
+            fail(store, "mois", error)
+            config = load_sources(workdir / "sources.yaml")
+            run_alerts(Job(store, config, load_rules(workdir / "rules"), now().date()))
+        finally:
+            store.close()
+
+    def alerts() -> int:
+        return sum("소스 장애" in p["text"] for p in slack.posts)
+
+    for n in range(6):
+        failed_poll(f"차단 페이지: 요청번호 2026113{n}-{1000 + n} ({n:02d}:1{n}:07) trace 9f{n}a7c3e{n}b")
+    assert alerts() == 1
+    failed_poll("HTTP 503 from http://127.0.0.1:9/rss?t=1764460800")  # another kind: one more alert
+    failed_poll("HTTP 503 from http://127.0.0.1:9/rss?t=1764461400")
+    assert alerts() == 2
+
+
+def test_resend_after_a_destination_was_renamed_is_one_line_and_sends_nothing(
+    slack: FakeSlack, seeded, cli: Cli, workdir: Path
+) -> None:
+    seeded(notify={"destinations": {"policy": {"type": "slack"}}, "daily": {"cron": "30 8 * * 1-5",
+                   "to": ["policy"]}, "weekly": {"cron": "0 9 * * 1", "to": ["policy"]},
+                   "urgent": ["policy"], "ops": "policy"})  # fmt: skip
+    cli("digest", "daily", ok=True)
+    assert len(slack.posts) == 1
+    set_renamed = (workdir / "sources.yaml").read_text(encoding="utf-8").replace("policy", "committee")
+    (workdir / "sources.yaml").write_text(set_renamed, encoding="utf-8")
+    for args in (("resend", "1"), ("resend", "1", "--force")):
+        result = cli(*args)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert "'policy'" in result.output and "notify.destinations" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert ledger(workdir)[0][:2] == ("daily", "sent") and len(slack.posts) == 1
