@@ -1,13 +1,16 @@
 """Delivery: the ledger protocol and the transports (Slack Web API, webhook, SMTP, console).
 
 A delivery is a ledger row keyed by (kind, period, destination) holding the rendered payload.
-Its events count as delivered only once the transport confirmed. Before posting, the row is
-marked `sending`; a row found `sending` after a crash is first looked for in the channel's
-history (every message carries its delivery key as Slack message metadata), so a restart never
-posts twice. Transports that cannot look (webhook, SMTP) leave such a row `unconfirmed` for a
-person to check and `monitor resend`.
+Its events count as delivered only once the transport confirmed. A process first claims the
+row (owner + lease, atomically); a live claim of another process is left alone, an expired one
+(or one whose process is gone from this host) is taken over. Before each part is posted the
+row is marked `sending` with the time (`sending_since`); a row found `sending` is first looked
+for in the channel's history, every page back to that time (each message carries its delivery
+key as Slack message metadata). Only a lookup that read everything and found nothing lets the
+part be posted again; any error keeps the row `sending` for a later lookup. Transports that
+cannot look (webhook, SMTP) leave such a row `unconfirmed` for a person to check and
+`monitor resend`.
 """
-
 from __future__ import annotations
 
 import logging
