@@ -169,23 +169,24 @@ def test_a_lost_answer_with_failing_history_is_never_posted_twice(
 
 
 def test_history_is_read_through_every_page_back_to_the_claim(
-    slack: FakeSlack, seeded, workdir: Path, cli: Cli
+    slack: FakeSlack, seeded, workdir: Path
 ) -> None:
     seeded()
     slack.script = ["drop-after-post"]
     slack.hang_seconds = 1.5
-    assert cli("digest", "daily").exit_code == 1
+    assert run(DIGEST, workdir).returncode == 1
     for n in range(7):  # people talk in the channel after the lost post
         slack._clock += 1
         slack.posts.append({"channel": "C0POLICY", "text": f"잡담 {n}", "ts": f"{slack._clock:.6f}"})
     slack.page_size = 3
     slack.history_script = ["ok", "500"]  # the second page fails: no proof, no post
     make_due(workdir)
-    assert cli("digest", "daily").exit_code == 1
+    assert run(DIGEST, workdir).returncode == 1
     assert len(slack.posts) == 8 and ledger(workdir)[0][1] == "sending"
     make_due(workdir)
     slack.history_pages.clear()
-    cli("digest", "daily", ok=True)
+    done = run(DIGEST, workdir)
+    assert done.returncode == 0, done.stderr
     assert len(slack.posts) == 8 and ledger(workdir)[0][1] == "sent"
     assert slack.history_pages == [None, "3", "6"]  # the lost post was on the third page
 
