@@ -10,7 +10,8 @@ import ssl
 import threading
 import time
 import urllib.robotparser
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -64,35 +65,104 @@ def header_charset(headers: Mapping[str, str]) -> str | None:
     return canonical_charset(m.group(1)) if m else None
 
 
-def sniff_charset(content: bytes, headers: Mapping[str, str]) -> tuple[str, str]:
-    """Choose how to decode a body; returns (codec, how it was chosen)."""
-    # Order (after changedetection.io's): the HTTP header, a BOM, what the document declares,
-    # then detection. A declared charset that fails to decode is ignored: korea.kr declared
-    # one charset and sent UTF-8 (../shared/sources/MINISTRIES.md §1.3).
-    candidates: list[tuple[str | None, str]] = [(header_charset(headers), "header")]
+# Charsets a server sends when nobody configured one (Apache's and Tomcat's defaults): such a
+# header says nothing about a Korean page, so what the document declares itself wins
+# (cases/real-world 10: EUC-KR served as ISO-8859-1).
+_SERVER_DEFAULTS = frozenset({"latin_1", "iso8859-1", "ascii", "cp1252", "windows-1252", "us-ascii"})
+_notes = threading.local()
+
+
+@contextmanager
+def collect_notes() -> Iterator[list[str]]:
+    """Collect what decoding noticed on this thread (charset disagreements) while the block runs.
+
+    The poll of one source runs on one thread, so ingest wraps a kind's poll in this and adds
+    the notes to the run's warnings: every kind decodes through this module, none has to pass
+    them on by hand.
+    """
+    previous = getattr(_notes, "found", None)
+    _notes.found = found = []
+    try:
+        yield found
+    finally:
+        _notes.found = previous
+
+
+def _note(message: str) -> None:
+    found = getattr(_notes, "found", None)
+    if found is not None and message not in found:
+        found.append(message)
+
+
+def _decodes(content: bytes, codec: str | None) -> bool:
+    if not codec:
+        return False
+    try:
+        content.decode(codec)
+        return True
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def _declared(content: bytes) -> tuple[str | None, str]:
+    """What the document says of itself: a BOM, the XML declaration, a <meta> charset."""
     for bom, name in _BOMS:
         if content.startswith(bom):
-            candidates.append((name, "bom"))
+            return name, "bom"
     head = content[:4096]
     for pattern, how in ((_XML_DECL, "xml"), (_META_CHARSET, "meta")):
         m = pattern.search(head)
         if m:
-            candidates.append((canonical_charset(m.group(1).decode("ascii", "replace")), how))
-    for codec, how in candidates:
-        if codec:
-            try:
-                content.decode(codec)
-                return codec, how
-            except UnicodeDecodeError:
-                continue
+            return canonical_charset(m.group(1).decode("ascii", "replace")), how
+    return None, "none"
+
+
+def choose_charset(content: bytes, headers: Mapping[str, str]) -> tuple[str, str, str | None]:
+    """Choose how to decode a body: (codec, how it was chosen, a note when sources disagreed).
+
+    Order (after changedetection.io's and the WHATWG sniffing rules): a BOM; the HTTP header
+    unless it is a server default (ISO-8859-1, ASCII) and the document declares otherwise, or
+    the body is not valid in it; what the document declares; then detection. A declared charset
+    that fails to decode is ignored: korea.kr declared one charset and sent UTF-8
+    (MINISTRIES.md §1.3). Every EUC-KR label decodes as cp949.
+    """
+    header = header_charset(headers)
+    declared, how = _declared(content)
+    if how == "bom":
+        return declared or "utf-8", "bom", None
+    if header and declared and header != declared:
+        said = f"the HTTP header says {header} but the document declares {declared}"
+        if header in _SERVER_DEFAULTS and _decodes(content, declared):
+            return declared, how, f"{said}; decoded as {declared} (the document wins over a server default)"
+        if not _decodes(content, header) and _decodes(content, declared):
+            return declared, how, f"{said}; the body is not valid {header}, decoded as {declared}"
+        if _decodes(content, header):
+            return header, "header", f"{said}; decoded as {header} (the header wins)"
+    if header and _decodes(content, header):
+        if header in _SERVER_DEFAULTS and not declared and not content.isascii():
+            # a Western default on Korean bytes gives mojibake without any decoding error
+            for codec in ("utf-8", "cp949"):
+                if _decodes(content, codec):
+                    note = f"the HTTP header says {header} but the body is {codec}; decoded as {codec}"
+                    return codec, "detected", note
+        return header, "header", None
+    invalid = f"the body is not valid {header} as the HTTP header says" if header else None
+    if declared and _decodes(content, declared):
+        return declared, how, invalid and f"{invalid}; decoded as {declared}"
     for codec in ("utf-8", "cp949"):
-        try:
-            content.decode(codec)
-            return codec, "detected"
-        except UnicodeDecodeError:
-            continue
+        if _decodes(content, codec):
+            return codec, "detected", invalid and f"{invalid}; decoded as {codec}"
     best = from_bytes(content).best()
-    return (canonical_charset(best.encoding) or "utf-8") if best else "utf-8", "guessed"
+    codec = (canonical_charset(best.encoding) or "utf-8") if best else "utf-8"
+    return codec, "guessed", f"the charset could not be determined; guessed {codec}"
+
+
+def sniff_charset(content: bytes, headers: Mapping[str, str]) -> tuple[str, str]:
+    """Choose how to decode a body (choose_charset); a disagreement is noted for the poll's warnings."""
+    codec, how, note = choose_charset(content, headers)
+    if note:
+        _note(note)
+    return codec, how
 
 
 def decode_body(content: bytes, headers: Mapping[str, str]) -> str:

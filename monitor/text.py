@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -220,6 +222,43 @@ def clean_whitespace(text: str) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
 
 
+# A real tag: `<b>`, `</td>`, `<br/>`, `<a href=…>`, `<!-- … -->`; not `소득 <100만원` or `A<B`.
+_TAG = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?|!--.*?--)>", re.S)
+# An entity reference with its semicolon (`&amp;`, `&#39;`, `&#x27;`); a bare `&` (`R&D`) is text.
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#\d{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+_UNESCAPE_ROUNDS = 3
+
+
+def plain_text(value: str | None) -> str:
+    """What a reader sees of a source's title or summary: plain text on one line.
+
+    HTML tags are dropped with inscriptis (block elements become spaces, inline ones join:
+    `<b>협동</b>조합` → `협동조합`), entities are decoded, double-escaped ones too (`&amp;quot;` →
+    `"`, `&amp;nbsp;` → a space: CMS titles escaped twice, cases/real-world), a bare `&` stays `&`,
+    and whitespace (NBSP included) collapses. Idempotent on its own output except where the
+    output still spells an entity or a tag as text, which is rare and is left as it is.
+    """
+    text = value or ""
+    if "<" not in text and "&" not in text:
+        return clean_whitespace(text)
+    for _ in range(_UNESCAPE_ROUNDS):
+        before = text
+        if _TAG.search(text):
+            text = html_fragment_text(text)
+        if _ENTITY.search(text):
+            text = html.unescape(text)
+        if text == before:
+            break
+    return clean_whitespace(text)
+
+
+def html_fragment_text(fragment: str) -> str:
+    """The text of an HTML fragment or page (inscriptis: layout-aware, scripts and styles dropped)."""
+    from inscriptis import get_text  # imported on first use: most titles carry no markup
+
+    return get_text(fragment) if fragment.strip() else ""
+
+
 # --- time -----------------------------------------------------------------------------------
 
 
@@ -252,15 +291,27 @@ _RFC822 = re.compile(
     r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?"
     r"(?:\s+(?P<zone>[A-Za-z]{1,5}|[+-]\d{4}))?$"
 )
+# Java's Date.toString(), which JSP boards print as is: `Mon Nov 30 10:00:00 KST 2026`.
+_JAVA = re.compile(
+    r"^[A-Za-z]{3}\s+(?P<mon>[A-Za-z]{3})\s+(?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?"
+    r"\s+(?P<zone>[A-Za-z]{1,5}|[+-]\d{4})\s+(?P<y>\d{4})$"
+)
+# 2026-11-30, 2026.11.30., 2026. 11. 30., 2026/11/30, 2026년 11월 30일, optionally a weekday in
+# brackets (`2026.11.30(월)`) and a time: `14:30`, `14:30:05`, `오후 2:30`, `14시 30분`, ISO `T…+09:00`.
 _YMD = re.compile(
     r"^(?P<y>\d{4})\s*[-./년]\s*(?P<m>\d{1,2})\s*[-./월]\s*(?P<d>\d{1,2})\s*[.일]?"
-    r"(?:[\sT]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?"
+    r"\s*(?:\(\s*[월화수목금토일]\s*\)|[월화수목금토일]요일)?"
+    r"(?:(?:[\sT]+|(?<=\)))(?P<ampm>오전|오후|AM|PM|am|pm)?\s*(?P<H>\d{1,2})\s*(?::|시)\s*(?:(?P<M>\d{2})\s*분?)?"
+    r"(?:\s*:?\s*(?P<S>\d{2})(?:\.\d+)?\s*초?)?"
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2}|KST)?)?$"
 )
 _COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?)?$")
 _US = re.compile(
     r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})(?:\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
 )
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
+)}  # fmt: skip
 
 
 def _offset(token: str | None) -> timezone | ZoneInfo:
@@ -273,54 +324,101 @@ def _offset(token: str | None) -> timezone | ZoneInfo:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
 
 
-def _build(m: re.Match[str], zone: str | None = None) -> datetime | None:
-    g = m.groupdict()
+def _zone_offset(zone: str | None) -> str | None:
+    """An RFC 822 numeric offset for a zone token; None for a zone word we will not guess."""
+    if zone is None:
+        return "+0900"  # no zone written: Korea time
+    if zone[0] in "+-":
+        return zone
+    return _ZONE_WORDS.get(zone.upper())
+
+
+def _build(g: dict[str, str | None], zone: str | None = None) -> datetime | None:
     try:
+        hour = int(g.get("H") or 0)
+        ampm = (g.get("ampm") or "").lower()
+        if ampm in ("오후", "pm") and hour < 12:
+            hour += 12
+        elif ampm in ("오전", "am") and hour == 12:
+            hour = 0
         return datetime(
-            int(g["y"]),
-            int(g["m"]),
-            int(g["d"]),
-            int(g.get("H") or 0),
+            int(g["y"] or 0),
+            int(g["m"] or 0),
+            int(g["d"] or 0),
+            hour,
             int(g.get("M") or 0),
             int(g.get("S") or 0),
             tzinfo=_offset(zone if zone is not None else g.get("tz")),
         )
-    except ValueError:
+    except (ValueError, TypeError):
         return None
+
+
+def _rfc822(s: str) -> datetime | None:
+    m = _RFC822.match(s)
+    if not m:
+        return None
+    zone = m.group("zone")
+    head = s[: m.start("zone")].rstrip() if zone else s
+    offset = _zone_offset(zone)
+    if offset is None:
+        return None  # an unknown zone word: refuse to guess
+    try:
+        return parsedate_to_datetime(f"{head} {offset}")
+    except (TypeError, ValueError):
+        return None
+
+
+def _java(s: str) -> datetime | None:
+    m = _JAVA.match(s)
+    month = _MONTHS.get(m.group("mon").lower()) if m else None
+    offset = _zone_offset(m.group("zone")) if m else None
+    if not m or month is None or offset is None:
+        return None
+    return _build({**m.groupdict(), "m": str(month), "tz": None}, zone=offset)
+
+
+def _pattern(regex: re.Pattern[str]) -> Callable[[str], datetime | None]:
+    def handler(s: str) -> datetime | None:
+        m = regex.match(s)
+        return _build(m.groupdict()) if m else None
+
+    handler.__name__ = f"_match_{regex.pattern[:12]}"
+    return handler
+
+
+# The one registry of date spellings every source kind reads through parse_datetime, tried in
+# order until one answers (the shape of feedparser's `_date_handlers`). A handler takes the
+# whitespace-collapsed text and returns an aware datetime or None; it must never fill a missing
+# year, month or day from today, and a missing zone is Korea time.
+DATE_HANDLERS: list[Callable[[str], datetime | None]] = [
+    _rfc822, _java, _pattern(_YMD), _pattern(_COMPACT), _pattern(_US),
+]  # fmt: skip
+
+
+def register_date_handler(handler: Callable[[str], datetime | None]) -> None:
+    """Add a date spelling, tried before the built-in ones (feedparser's registerDateHandler)."""
+    DATE_HANDLERS.insert(0, handler)
 
 
 def parse_datetime(value: str | None) -> datetime | None:
     """Parse a date or date-time as Korean sources write it; None when it is not one.
 
     Strict: a value missing its year, month or day is rejected rather than filled from
-    today (feedparser's fallback), and a value without a zone is Korea time.
+    today (feedparser's fallback), and a value without a zone is Korea time. The spellings are
+    those of DATE_HANDLERS: RFC 822 (`Mon, 30 Nov 2026 10:00:00 +0900`, `… KST`), Java's
+    Date.toString (`Mon Nov 30 10:00:00 KST 2026`), `2026-11-30[ 14:30]`, `2026.11.30.`,
+    `2026년 11월 30일 오후 2시`, `20261130[1430]`, `11/30/2026`.
     """
     if value is None:
         return None
     s = clean_whitespace(str(value)).rstrip(".").strip()
     if not s:
         return None
-    m = _RFC822.match(s)
-    if m:
-        zone = m.group("zone")
-        head = s[: m.start("zone")].rstrip() if zone else s
-        if zone is None:
-            offset = "+0900"
-        elif zone[0] in "+-":
-            offset = zone
-        elif zone.upper() in _ZONE_WORDS:
-            offset = _ZONE_WORDS[zone.upper()]
-        else:
-            return None  # an unknown zone word: refuse to guess
-        try:
-            return parsedate_to_datetime(f"{head} {offset}").astimezone(tz())
-        except (TypeError, ValueError):
-            return None
-    for pattern in (_YMD, _COMPACT, _US):
-        m = pattern.match(s)
-        if m:
-            dt = _build(m)
-            return dt.astimezone(tz()) if dt else None
+    for handler in DATE_HANDLERS:
+        parsed = handler(s)
+        if parsed is not None:
+            return parsed.astimezone(tz())
     return None
 
 
