@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 
 from monitor.config import SourceConfig
 from monitor.errors import MonitorError, RobotsDisallowed
-from monitor.http import HttpClient
+from monitor.http import HttpClient, collect_notes
 from monitor.logs import redact, redact_value, secrets
 from monitor.rules import Matcher
 from monitor.sources import KINDS, Batch, PollContext
+from monitor.sources.clean import clean_batch
 from monitor.store import Store
 from monitor.text import iso, now
 
@@ -73,7 +74,11 @@ def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher:
             mentions=matcher.mentions,
         )
         client.prepare(source)  # per-host TLS, warm-up request for cookies
-        batch = without_secrets(kind.poll(ctx))
+        with collect_notes() as notes:  # what decoding noticed (header and document disagree …)
+            batch = kind.poll(ctx)
+        batch.warnings += notes
+        clean_batch(batch, source.url, ctx.stored)  # every kind: plain titles, links, keys
+        batch = without_secrets(batch)
         outcome.http_status, outcome.warnings = batch.http_status, list(batch.warnings)
         outcome.requests = client.thread_requests - requests_before
         store_batch(source, store, matcher, batch, state, outcome)

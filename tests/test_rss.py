@@ -7,13 +7,23 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ParseError
+from monitor.sources.base import Batch
+from monitor.sources.clean import clean_batch
 from monitor.sources.rss import RssOptions, parse_feed
 
 RSS = Path(__file__).parent / "fixtures" / "rss"
 
 
+def read(body: bytes, headers: dict[str, str] | None = None, **options: object):  # type: ignore[no-untyped-def]
+    """Parse a feed and clean it the way every poll does (sources/clean.py)."""
+    items, warnings = parse_feed(body, headers or {}, RssOptions.model_validate(options))
+    batch = Batch(items, warnings=warnings)
+    clean_batch(batch, None, lambda key: None)
+    return batch.items, batch.warnings
+
+
 def parse(name: str, headers: dict[str, str] | None = None, **options: object):  # type: ignore[no-untyped-def]
-    return parse_feed((RSS / name).read_bytes(), headers or {}, RssOptions.model_validate(options))
+    return read((RSS / name).read_bytes(), headers, **options)
 
 
 def test_mois_feed_with_literal_kst_dates() -> None:
@@ -37,8 +47,9 @@ def test_mofe_links_are_rewritten_to_https() -> None:
     items, _ = parse("mofe_press.xml", link_rewrite={"http://www.mofe.go.kr/": "https://www.mofe.go.kr/"})
     assert all(i.url and i.url.startswith("https://www.mofe.go.kr/nw/nes/detailNesDtaView.do") for i in items)
     assert items[0].fields["author"] == "협동조합과"
-    # no guid: the key falls back to the link as published
-    assert items[0].key.startswith("http://www.mofe.go.kr/")
+    # no guid: the key falls back to the link, in its canonical form (scheme folded: an http→https
+    # move of the same post is the same key, issue 17.4)
+    assert items[0].key == items[0].url
 
 
 def test_compact_dates_of_mss() -> None:
@@ -60,8 +71,16 @@ def test_euc_kr_feed_with_cp949_only_syllables(headers: dict[str, str]) -> None:
     )
 
 
-def test_bozo_feed_with_entries_is_kept_with_a_warning() -> None:
+def test_bare_ampersands_are_text_not_a_broken_feed() -> None:
+    # `&` that starts no entity is escaped before parsing (cases/real-world 01): no `R&D;`
     items, warnings = parse("broken_entities.xml")
+    assert [i.title for i in items] == ["2026년 지역사회서비스투자사업 안내 & 사업지침 배포"]
+    assert items[0].url == "https://www.mohw.go.kr/board.es?mid=a10501010000&bid=0003&act=view&list_no=372001"
+    assert warnings == []
+
+
+def test_bozo_feed_with_entries_is_kept_with_a_warning() -> None:
+    items, warnings = parse("broken_tags.xml")
     assert len(items) == 1 and "지역사회서비스투자사업" in items[0].title
     assert warnings and "not well-formed" in warnings[0]
 
@@ -99,6 +118,6 @@ def test_a_date_feedparser_would_guess_is_refused() -> None:
         b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
         b"<item><title>x</title><link>https://a.kr/1</link><pubDate>14 Sep</pubDate></item></channel></rss>"
     )
-    (item,), warnings = parse_feed(body, {})
+    (item,), warnings = read(body)
     assert item.published_at is None and item.published_raw == "14 Sep"
     assert any("unreadable date" in w for w in warnings)

@@ -68,6 +68,9 @@ class Batch:
     etag: str | None = None
     last_modified: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # what relative links resolve against: the document's own base (`xml:base`, `<base href>`)
+    # or the URL it came from after redirects; None = the source's URL
+    base_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -266,12 +266,17 @@ def _row_item(row: Tag, title_el: Tag, page_url: str, options: BoardOptions) -> 
 
 
 def parse_board(html: str, page_url: str, options: BoardOptions) -> BoardPage:
-    """Apply the selectors to one list page; rows repeated on it (pinned posts) are kept once."""
+    """Apply the selectors to one list page; rows repeated on it (pinned posts) are kept once.
+
+    Links resolve against the page's `<base href>` when it has one, else `page_url`.
+    """
     soup = BeautifulSoup(html, "lxml")
     _add_missing_tbody(soup)
+    base = soup.find("base", href=True)
+    page_url = urljoin(page_url, str(base["href"]).strip()) if base is not None else page_url
     rows = soup.select(options.row)
     page = BoardPage([], len(rows), 0)
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for row in rows:
         title_el = row.select_one(options.title)
         if title_el is None:
@@ -280,8 +285,8 @@ def parse_board(html: str, page_url: str, options: BoardOptions) -> BoardPage:
         item = _row_item(row, title_el, page_url, options)
         if isinstance(item, str):
             page.warnings.append(item)
-        elif item.key not in seen:
-            seen.add(item.key)
+        elif (item.key, item.title) not in seen:  # a pinned row again; another post is kept
+            seen.add((item.key, item.title))
             page.items.append(item)
     if options.date:
         undated = [i.title[:30] for i in page.items if i.published_at is None]
@@ -313,7 +318,7 @@ def poll(ctx: PollContext) -> Batch:
     """Fetch the board's list page(s) and apply the selectors; zero rows is a failed run."""
     options: BoardOptions = ctx.options
     single = options.pages == 1
-    items: dict[str, Item] = {}
+    items: dict[tuple[str, str], Item] = {}
     batch = Batch([], http_status=None)
     for page_no in range(1, options.pages + 1):
         url = ctx.source.url if page_no == 1 else with_query(ctx.source.url, **{options.page_param: page_no})
@@ -342,9 +347,9 @@ def poll(ctx: PollContext) -> Batch:
             raise EmptyResult(f"{problem}; the layout may have changed: fix the selectors in sources.yaml")
         if page.titled and not page.items:
             raise ParseError(f"none of the {page.titled} rows on {url} had a link or id: {page.warnings[0]}")
-        added = [i for i in page.items if i.key not in items]
+        added = [i for i in page.items if (i.key, i.title) not in items]
         for item in added:  # pinned rows come back on every page: the first copy wins
-            items[item.key] = item
+            items[item.key, item.title] = item
         if not added:
             break
     batch.items = list(items.values())

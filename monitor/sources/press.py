@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.config import SourceConfig
 from monitor.errors import ApiError, EmptyResult, FetchError, ParseError
 from monitor.sources.base import Batch, Item, Kind, PollContext
-from monitor.sources.xmlbody import child_text, html_text, parse_xml
-from monitor.text import now, parse_datetime
+from monitor.sources.xmlbody import child_text, parse_xml
+from monitor.text import now, parse_datetime, plain_text
 
 KEY_ENV = "DATA_GO_KR_KEY"
 WINDOW_DAYS = 3  # the API refuses longer windows
@@ -57,8 +57,8 @@ def press_item(row: Any) -> Item | None:
     news_id = child_text(row, "NewsItemId")
     if not news_id:
         return None
-    text = html_text(child_text(row, "DataContents"))
-    subtitles = [html_text(child_text(row, f"SubTitle{n}")) for n in (1, 2, 3)]
+    text = plain_text(child_text(row, "DataContents"))
+    subtitles = [plain_text(child_text(row, f"SubTitle{n}")) for n in (1, 2, 3)]
     lead = " ".join(s for s in subtitles if s)
     # rules read title and summary: the summary carries the subtitles and the start of the text
     summary = (lead + " " + text).strip() if lead else text
@@ -80,7 +80,7 @@ def press_item(row: Any) -> Item | None:
     }
     return Item(
         key=news_id,
-        title=html_text(child_text(row, "Title")),
+        title=plain_text(child_text(row, "Title")),
         url=child_text(row, "OriginalUrl") or None,
         summary=summary,
         body=text,

@@ -9,14 +9,12 @@ from datetime import datetime
 from typing import Any
 
 import feedparser
-from bs4 import BeautifulSoup
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.errors import EmptyResult, ParseError
-from monitor.http import utf8_xml
 from monitor.sources.base import Batch, Item, Kind, PollContext
-from monitor.sources.xmlbody import refuse_entities
-from monitor.text import clean_whitespace, parse_datetime, tz
+from monitor.sources.xmlbody import refuse_entities, xml_utf8
+from monitor.text import clean_whitespace, parse_datetime, plain_text, tz
 
 
 class RssOptions(BaseModel):
@@ -29,15 +27,6 @@ class RssOptions(BaseModel):
     link_rewrite: dict[str, str] = Field(default_factory=dict)
     # a strptime format for feeds whose dates none of the known forms covers
     date_format: str | None = None
-
-
-def html_to_text(html: str) -> str:
-    """Reduce an HTML fragment to readable text."""
-    if not html:
-        return ""
-    if "<" not in html and "&" not in html:
-        return clean_whitespace(html)
-    return clean_whitespace(BeautifulSoup(html, "lxml").get_text(" "))
 
 
 def rewrite_link(link: str | None, rewrites: Mapping[str, str]) -> str | None:
@@ -77,18 +66,26 @@ def _looks_like_html(content: bytes) -> str | None:
 
 
 def parse_feed(
-    content: bytes, headers: Mapping[str, str] | None = None, options: RssOptions | None = None
-) -> tuple[list[Item], list[str]]:
-    """Turn feed bytes into items; raises ParseError for a non-feed, returns warnings."""
+    content: bytes, headers: Mapping[str, str] | None = None, options: RssOptions | None = None,
+    url: str | None = None,
+) -> tuple[list[Item], list[str]]:  # fmt: skip
+    """Turn feed bytes into items; raises ParseError for a non-feed, returns warnings.
+
+    `url` is where the feed was fetched from (after redirects): relative links resolve against
+    it unless the feed sets `xml:base`. Titles and summaries are left as the feed has them;
+    the cleaning step every kind shares (sources/clean.py) makes them plain text.
+    """
     options = options or RssOptions()
     html_title = _looks_like_html(content)
     if html_title is not None:
         raise ParseError(f"expected an RSS/Atom feed but got an HTML page ('{html_title[:80]}')")
-    content = utf8_xml(content, headers or {})
+    content = xml_utf8(content, headers or {})
     refuse_entities(content, "feed")  # checked in UTF-8: a UTF-16 document cannot slip past
     # feedparser reads lower-case header names; the body is UTF-8 now whatever was declared
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     headers["content-type"] = "application/xml; charset=utf-8"
+    if url:  # feedparser resolves relative links against xml:base, else Content-Location
+        headers["content-location"] = url
     parsed = feedparser.parse(content, response_headers=headers)
     warnings: list[str] = []
     if not parsed.entries:
@@ -99,22 +96,17 @@ def parse_feed(
     if parsed.get("bozo"):
         warnings.append(f"feed is not well-formed ({parsed.get('bozo_exception')}); items kept")
     items: list[Item] = []
-    seen: set[str] = set()
     for entry in parsed.entries:
-        title = clean_whitespace(entry.get("title", ""))
+        title = entry.get("title", "")
         link = rewrite_link(entry.get("link"), options.link_rewrite)
         published, raw_date = _entry_date(entry, options.date_format)
-        if raw_date and published is None:
-            warnings.append(f"unreadable date {raw_date!r} in '{title[:40]}'")
+        # repeated and shared keys are sorted out by the cleaning step (sources/clean.py)
         key = entry.get("id") or entry.get("link")
         if not key:
             key = "h:" + hashlib.sha256(f"{title}|{raw_date}".encode()).hexdigest()[:20]
-        if key in seen:  # feeds repeat pinned entries; the first one wins
-            continue
-        seen.add(key)
         body = ""
         if entry.get("content"):
-            body = html_to_text(entry.content[0].get("value", ""))
+            body = plain_text(entry.content[0].get("value", ""))
         fields: dict[str, Any] = {}
         if entry.get("author"):
             fields["author"] = clean_whitespace(entry.author)
@@ -125,7 +117,7 @@ def parse_feed(
                 key=str(key),
                 title=title,
                 url=link,
-                summary=html_to_text(entry.get("summary", "")),
+                summary=plain_text(entry.get("summary", "")),
                 body=body,
                 published_at=published,
                 published_raw=raw_date,
@@ -149,10 +141,10 @@ def poll(ctx: PollContext) -> Batch:
     if resp.not_modified:
         batch.not_modified = True
         return batch
-    items, warnings = parse_feed(resp.content, resp.headers, ctx.options)
+    items, warnings = parse_feed(resp.content, resp.headers, ctx.options, resp.url)
     if not items and not ctx.source.allow_empty:
         raise EmptyResult("the feed has no entries (set 'allow_empty: true' if that is normal)")
-    batch.items, batch.warnings = items, warnings
+    batch.items, batch.warnings, batch.base_url = items, warnings, resp.url
     return batch
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 
-from bs4 import BeautifulSoup
 from lxml import etree
 
 from monitor.errors import ParseError
@@ -37,6 +35,28 @@ def refuse_entities(content: bytes, what: str) -> None:
         )
 
 
+# `&` not starting an entity or character reference: `R&D` in a title. XML forbids it, and
+# parsers either stop there or, like feedparser's loose mode, turn it into `R&D;` (case 01).
+_BARE_AMP = re.compile(rb"&(?!#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};|[A-Za-z_][A-Za-z0-9._-]{0,31};)")
+_CDATA = re.compile(rb"(<!\[CDATA\[.*?\]\]>)", re.S)
+
+
+def escape_bare_ampersands(content: bytes) -> bytes:
+    """Escape each bare `&` as `&amp;`, outside CDATA sections (where `&` is already text)."""
+    if b"&" not in content:
+        return content
+    parts = _CDATA.split(content)
+    return b"".join(p if i % 2 else _BARE_AMP.sub(b"&amp;", p) for i, p in enumerate(parts))
+
+
+def xml_utf8(content: bytes, headers: Mapping[str, str]) -> bytes:
+    """An XML body ready for a parser: UTF-8 with a matching declaration, bare `&`s escaped.
+
+    Every XML kind (feeds, law.go.kr, 입법예고 REST, press releases) reads its body through this.
+    """
+    return escape_bare_ampersands(utf8_xml(content, headers))
+
+
 def parse_xml(
     content: bytes, what: str, headers: Mapping[str, str] | None = None, recover: bool = True
 ) -> etree._Element:
@@ -55,7 +75,7 @@ def parse_xml(
     if not head.startswith(b"<"):
         text = content[:120].decode("utf-8", "replace").strip()
         raise ParseError(f"{what}: expected XML but got text ({text!r})")
-    body = utf8_xml(content, headers or {})
+    body = xml_utf8(content, headers or {})
     refuse_entities(body, what)
     parser = etree.XMLParser(recover=recover, resolve_entities=False, no_network=True, huge_tree=False)
     try:
@@ -80,14 +100,3 @@ def row_dict(element: etree._Element) -> dict[str, str]:
         if isinstance(child.tag, str) and child.tag not in row:
             row[child.tag] = clean_whitespace(child.text or "")
     return row
-
-
-def html_text(fragment: str) -> str:
-    """Readable text of an HTML fragment (entities decoded, tags dropped, spaces collapsed)."""
-    if not fragment:
-        return ""
-    if "<" not in fragment:
-        fragment = html.unescape(fragment)  # a CDATA title may carry &lt;b&gt; as entities
-        if not re.search(r"<[A-Za-z/!]", fragment):
-            return clean_whitespace(fragment)
-    return clean_whitespace(BeautifulSoup(fragment, "lxml").get_text(" "))
