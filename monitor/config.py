@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -130,6 +132,20 @@ class SourceConfig(BaseModel):
     def interval_seconds(self) -> int:
         """The polling interval in seconds."""
         return int(parse_duration(self.interval).total_seconds())
+
+    @property
+    def fetch_fingerprint(self) -> str:
+        """A hash of everything that decides what a poll fetches and how it is read.
+
+        The kind, URL, options (selectors …), headers, warm-up URL and TLS mode; not the name,
+        interval or alert settings. When it changes, validators stored from the old
+        configuration no longer apply (a 304 would hide a broken new selector).
+        """
+        payload = json.dumps(
+            [self.kind, self.url, self.options, self.headers, self.warmup_url, self.tls],
+            ensure_ascii=False, sort_keys=True, default=str,
+        )  # fmt: skip
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 class Destination(Strict):

@@ -60,13 +60,16 @@ def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher:
     state = store.state(source.id)
     kind = KINDS[source.kind]
     requests_before = client.thread_requests  # other threads may poll other sources meanwhile
+    # validators fetched under another configuration (URL, selectors …) do not apply: an edited
+    # source is read in full, so a broken selector shows on the very next poll, not after a 304
+    same_config = state.get("config_hash") in (None, source.fetch_fingerprint)
     try:
         ctx = PollContext(
             source=source,
             options=kind.Options.model_validate(source.options),
             client=client,
-            etag=state.get("etag"),
-            last_modified=state.get("last_modified"),
+            etag=state.get("etag") if same_config else None,
+            last_modified=state.get("last_modified") if same_config else None,
             baseline=not state.get("baseline_at"),
             stored=lambda key: store.stored(source.id, key),
             watched=lambda: store.watched(source.id),
@@ -164,6 +167,8 @@ def store_batch(
         state_update = dict(
             last_run_at=stamp, last_success_at=stamp, last_status=outcome.status,
             last_error=None, consecutive_failures=0,
+            # a 304 answers validators sent under this configuration only (see poll_source)
+            config_hash=source.fetch_fingerprint,
         )  # fmt: skip
         if not batch.not_modified:
             state_update.update(

@@ -16,10 +16,11 @@ import sqlite_utils
 from monitor.rules import Match
 from monitor.sources.base import Item, Stored
 from monitor.text import iso, now, parse_datetime
+from monitor.urls import canonical_key
 
 # Each migration runs in one transaction together with the user_version bump; never edit a
 # shipped migration, add the next one.
-MIGRATIONS: tuple[str, ...] = (
+MIGRATIONS: tuple[str | Callable[[sqlite_utils.Database], None], ...] = (
     """
     CREATE TABLE items (
         id INTEGER PRIMARY KEY,
@@ -133,7 +134,33 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN claim_until TEXT;
     ALTER TABLE deliveries ADD COLUMN sending_since TEXT;
     """,
+    # 5: a source's stored validators belong to the configuration they were fetched with
+    """
+    ALTER TABLE source_state ADD COLUMN config_hash TEXT;
+    """,
+    # 6: keys in the canonical form every kind's items now get (monitor/urls.py)
+    lambda db: _canonical_keys(db),
 )
+
+
+def _canonical_keys(db: sqlite_utils.Database) -> None:
+    """Re-key stored items whose URL-like key has a session id or an http:// scheme.
+
+    Without this, the first poll after an upgrade would store every such post again under its
+    new key and announce it a second time. Where two stored rows fold into one key (the same
+    post stored twice under two session ids), the oldest takes it and the others stay as they
+    are: they are never seen again and announce nothing.
+    """
+    rows = db.execute(
+        "SELECT id, source, key FROM items WHERE key LIKE 'http%' OR key LIKE '//%' ORDER BY id"
+    ).fetchall()
+    for item_id, source, key in rows:
+        canonical = canonical_key(key)
+        if canonical == key:
+            continue
+        taken = db.execute("SELECT 1 FROM items WHERE source = ? AND key = ?", [source, canonical]).fetchone()
+        if taken is None:
+            db.execute("UPDATE items SET key = ? WHERE id = ?", [canonical, item_id])
 
 ITEM_COLUMNS = (
     "title, url, summary, body, published_at, published_raw, content_hash, fields, thread, record_hash"
@@ -278,9 +305,12 @@ class Store:
             if self.version >= number:
                 continue
             with self.db.atomic():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
+                if callable(script):  # a data migration that needs code (re-keying …)
+                    script(self.db)
+                else:
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number}")
 
     # -- runs and source state ----------------------------------------------------------------
