@@ -75,6 +75,7 @@ def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher:
             watched=lambda: store.watched(source.id),
             thread=store.thread,
             mentions=matcher.mentions,
+            unsummarised=lambda limit, skip=(): store.unsummarised(source.id, limit, skip),
         )
         client.prepare(source)  # per-host TLS, warm-up request for cookies
         with collect_notes() as notes:  # what decoding noticed (header and document disagree …)

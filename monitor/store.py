@@ -209,14 +209,23 @@ class ApplyResult:
 
 
 def _changes(
-    item_id: int, old_hash: str, old_title: str, old_fields: dict[str, Any], item: Item
-) -> list[tuple[str, str, dict[str, Any], bool]]:
-    """Events for a stored item that came back different: (type, dedupe key, detail, announce)."""
+    item_id: int, old_hash: str, old_title: str, old_fields: dict[str, Any], item: Item,
+    old_summary: str = "",
+) -> list[tuple[str, str, dict[str, Any], bool]]:  # fmt: skip
+    """Events for a stored item that came back different: (type, dedupe key, detail, announce).
+
+    A summary filled in where there was none (a bill's 제안이유 fetched later) is recorded and
+    matched, so the item can be flagged and followed, but not announced: nothing a reader saw
+    has changed.
+    """
     found: list[tuple[str, str, dict[str, Any], bool]] = []
     new_hash = item.content_hash()
     if old_hash != new_hash:
         detail = {"from": {"title": old_title}, "to": {"title": item.title}}
-        found.append(("updated", f"{item_id}:updated:{old_hash}:{new_hash}", detail, True))
+        filled_in = item.title == old_title and not old_summary
+        if filled_in:
+            detail["summary_added"] = True
+        found.append(("updated", f"{item_id}:updated:{old_hash}:{new_hash}", detail, not filled_in))
     old_stage, stage = old_fields.get("stage"), item.fields.get("stage")
     # an item whose stage mirrors another's (a notice and its bill) leaves the event to that one
     if stage and old_stage and stage != old_stage and not item.fields.get("stage_of"):
@@ -385,6 +394,21 @@ class Store:
             [source],
         )
 
+    def unsummarised(self, source: str, limit: int, skip_stages: Sequence[str] = ()) -> list[Stored]:
+        """Items of a source whose summary was never fetched (`fields.summary_checked` unset).
+
+        Oldest pending first: first seen earliest, then the newest by `fields.propose_date`
+        (so a baseline's recent bills come before its old ones); items whose `fields.stage` is in
+        `skip_stages` (final stages) are left out. At most `limit`.
+        """
+        marks = ", ".join("?" * len(skip_stages)) or "NULL"
+        return self._stored(
+            "i.source = ? AND json_extract(i.fields, '$.summary_checked') IS NULL "
+            f"AND COALESCE(json_extract(i.fields, '$.stage'), '') NOT IN ({marks}) "
+            "ORDER BY i.first_seen_at, json_extract(i.fields, '$.propose_date') DESC, i.id LIMIT ?",
+            [source, *skip_stages, limit],
+        )
+
     def thread(self, thread: str) -> list[Stored]:
         """Items of every source in one thread (a bill and its notices)."""
         return self._stored("i.thread = ?", [thread])
@@ -403,7 +427,7 @@ class Store:
         for item in items:
             record = item.record_hash()
             row = self.db.execute(
-                "SELECT id, content_hash, title, fields, record_hash FROM items "
+                "SELECT id, content_hash, title, fields, record_hash, summary FROM items "
                 "WHERE source = ? AND key = ?",
                 [source, item.key],
             ).fetchone()
@@ -437,7 +461,7 @@ class Store:
                     f"UPDATE items SET {assignments}, last_seen_at = ? WHERE id = ?",
                     [*values, stamp, item_id],
                 )
-                found = _changes(item_id, row[1], row[2], json.loads(row[3] or "{}"), item)
+                found = _changes(item_id, row[1], row[2], json.loads(row[3] or "{}"), item, row[5])
                 result.updated += any(kind == "updated" for kind, *_ in found)
                 result.seen += not found
             for type_, key, detail, announce in found:

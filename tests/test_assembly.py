@@ -6,6 +6,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from pytest_httpserver import HTTPServer
 
 from monitor.errors import ApiError, ParseError
 from monitor.sources.assembly import bill_item, lead_proposers, notice_item, parse_envelope
+from monitor.text import now
 from tests.assembly_api import FakeAssembly, bill_row, notice_row
 
 SAMPLES = Path(__file__).parents[2] / "shared" / "samples" / "assembly"
@@ -390,3 +392,54 @@ def test_a_long_watchlist_is_refreshed_in_bounded_rounds(
         assert len(per_bill) <= 4
         refreshed += per_bill
     assert len(set(refreshed)) == 6  # every watched bill came round
+
+
+def test_a_bill_relevant_only_by_its_reasons_and_older_than_the_service_is_found_and_followed(
+    api: FakeAssembly, assembly_sources: Callable[..., Path], cli: Cli
+) -> None:
+    # proposed a week before the first poll: older than backfill_days, so the baseline stores it
+    # without its 제안이유 and announces nothing (issue 11.6)
+    week_ago = (now() - timedelta(days=7)).date().isoformat()
+    tax = api.add(bill_row(31, "조세특례제한법 일부개정법률안", week_ago, committee="재정경제기획위원회",
+                           committee_id="9700590", COMMITTEE_DT=week_ago))  # fmt: skip
+    api.add(bill_row(32, "도로교통법 일부개정법률안", week_ago))
+    api.summaries[tax["BILL_NO"]] = "사회적협동조합에 대한 법인세 감면 적용기한을 3년 연장하려는 것임."
+    assembly_sources(bills={"backfill_days": 3}, notices={"backfill_days": 3})
+    cli("poll", ok=True)
+    assert api.calls_to("BPMBILLSUMMARY") == []
+    assert lines(cli("items", "--flagged", "--json", ok=True)) == []
+
+    cli("poll", ok=True)  # the backfill reads the stored bills' 제안이유
+    assert sorted(c["BILL_NO"] for c in api.calls_to("BPMBILLSUMMARY")) == ["2200031", "2200032"]
+    (flagged,) = lines(cli("items", "--flagged", "--json", ok=True))
+    assert flagged["key"] == tax["BILL_ID"] and flagged["matches"][0]["field"] == "summary"
+    assert "사회적협동조합" in flagged["summary"]
+    # flagged, but nothing announced: the daily digest has no entry for it
+    preview = cli("digest", "daily", "--dry-run", ok=True).output
+    assert "조세특례제한법" not in preview
+
+    tax.update(LAW_SUBMIT_DT=now().date().isoformat())  # it moves on: followed, reported
+    cli("poll", ok=True)
+    stages = [(e["from"], e["to"]) for e in lines(cli("events", "--type", "stage", "--json", ok=True))]
+    assert stages == [("위원회 심사", "체계자구 심사")]
+    preview = cli("digest", "daily", "--dry-run", ok=True).output
+    assert "조세특례제한법" in preview and "체계자구 심사" in preview
+    api.calls.clear()
+    cli("poll", ok=True)
+    assert api.calls_to("BPMBILLSUMMARY") == []  # each 제안이유 once
+
+
+def test_the_summary_backfill_is_bounded_per_poll(
+    api: FakeAssembly, assembly_sources: Callable[..., Path], cli: Cli
+) -> None:
+    old = (now() - timedelta(days=30)).date().isoformat()
+    for n in range(40, 52):
+        api.add(bill_row(n, "도로교통법 일부개정법률안", old))
+    assembly_sources(bills={"backfill_days": 3, "summary_backfill": 5, "page_size": 100})
+    cli("poll", ok=True)
+    asked: list[int] = []
+    for _ in range(3):
+        api.calls.clear()
+        cli("poll", ok=True)
+        asked.append(len(api.calls_to("BPMBILLSUMMARY")))
+    assert asked == [5, 5, 2]

@@ -9,7 +9,7 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -46,6 +46,10 @@ class AssemblyOptions(BaseModel):
     # whose title has a rule term or that sit in watch_committees; none: never.
     summaries: Literal["all", "prefilter", "none"] = "all"
     watch_committees: list[str] = Field(default_factory=lambda: list(DEFAULT_COMMITTEES))
+    # 제안이유 of stored items never fetched (a baseline's older bills, anything polled before
+    # the service had summaries) fetched per poll, oldest pending first, until none is left:
+    # a bill relevant only through its 제안이유 is found even if it predates the service
+    summary_backfill: int = Field(20, ge=0, le=500)
 
 
 class BillOptions(AssemblyOptions):
@@ -283,14 +287,55 @@ def _summary(ctx: PollContext, item: Item) -> None:
 def _wants_summary(ctx: PollContext, options: AssemblyOptions, item: Item) -> bool:
     if options.summaries == "none" or item.fields.get("summary_checked"):
         return False
-    if ctx.baseline:  # a baseline announces only the recent past: skip older bills' summaries
-        cutoff = now() - timedelta(days=ctx.source.backfill_days)
-        if item.published_at is None or item.published_at < cutoff:
-            return False
     if options.summaries == "all":
         return True
     committee = str(item.fields.get("committee") or "")
     return ctx.mentions(item.title) or committee in options.watch_committees
+
+
+def _in_window(ctx: PollContext, item: Item) -> bool:
+    """False for a baseline's older items: their 제안이유 waits for the backfill (later polls)."""
+    if not ctx.baseline:
+        return True
+    cutoff = now() - timedelta(days=ctx.source.backfill_days)
+    return item.published_at is not None and item.published_at >= cutoff
+
+
+def _backfill(
+    ctx: PollContext, options: AssemblyOptions, items: dict[str, Item],
+    refetch: Callable[[Stored], Item | None],
+) -> int:  # fmt: skip
+    """Fetch the 제안이유 of up to `summary_backfill` stored items that never had it checked.
+
+    Oldest pending first (Store.unsummarised), final bills left out. An item this poll did
+    not list is read again with `refetch` (one request) so it is stored whole. The filled-in
+    summary is matched but not announced (store._changes), so a bill relevant only through
+    its 제안이유 is flagged without being called new, and joins the watchlist. Returns how many
+    were fetched.
+    """
+    if options.summaries == "none" or options.summary_backfill == 0:
+        return 0
+    done = 0
+    for stored in ctx.unsummarised(options.summary_backfill, sorted(FINAL)):
+        item = items.get(stored.key) or refetch(stored)
+        if item is None or item.fields.get("summary_checked"):
+            continue
+        if item.summary:  # a notice that took its bill's 제안이유
+            item.fields["summary_checked"] = True
+            continue
+        if not _wants_summary(ctx, options, item):
+            continue
+        _summary(ctx, item)
+        items[item.key] = item
+        done += 1
+    return done
+
+
+def _bill_by_id(ctx: PollContext, options: BillOptions, stored: Stored) -> Item | None:
+    """A stored bill read again by BILL_ID (its stage may have moved meanwhile)."""
+    page = _call(ctx, options.service, {"AGE": options.age, "BILL_ID": stored.key})
+    rows = [r for r in page.rows if r.get("BILL_ID") == stored.key]
+    return bill_item(rows[0], stored) if rows else None
 
 
 def _list_pages(ctx: PollContext, options: BillOptions, items: dict[str, Item], warnings: list[str]) -> None:
@@ -328,10 +373,9 @@ def _refresh(ctx: PollContext, options: BillOptions, items: dict[str, Item]) -> 
     """Re-check watched bills (flagged by a rule or listed in `watch:`) until they are final."""
     pending = [s for s in ctx.watched() if s.key not in items and s.fields.get("stage") not in FINAL]
     for stored in pending[: options.refresh_per_poll]:
-        page = _call(ctx, options.service, {"AGE": options.age, "BILL_ID": stored.key})
-        rows = [r for r in page.rows if r.get("BILL_ID") == stored.key]
-        if rows:
-            items[stored.key] = bill_item(rows[0], stored)
+        item = _bill_by_id(ctx, options, stored)
+        if item is not None:
+            items[stored.key] = item
     known_numbers = {str(i.fields.get("bill_no")) for i in items.values()}
     for bill_no in options.watch:
         if bill_no in known_numbers:
@@ -418,8 +462,10 @@ def poll_bills(ctx: PollContext) -> Batch:
     _promulgation(ctx, options, items)
     _alternatives(ctx, options, items)
     for item in items.values():
-        if _wants_summary(ctx, options, item) and (ctx.stored(item.key) is None or item.fields.get("watch")):
+        fresh = ctx.stored(item.key) is None or item.fields.get("watch")
+        if fresh and _in_window(ctx, item) and _wants_summary(ctx, options, item):
             _summary(ctx, item)
+    _backfill(ctx, options, items, lambda stored: _bill_by_id(ctx, options, stored))
     return Batch(list(items.values()), http_status=200, warnings=warnings)
 
 
@@ -441,8 +487,11 @@ def poll_notices(ctx: PollContext) -> Batch:
                 continue
             key = str(row["BILL_ID"])
             bills = [s for s in ctx.thread(f"assembly-bill:{key}") if s.source != ctx.source.id]
-            item = notice_item(row, bills[0] if bills else None, ctx.stored(key))
-            if _wants_summary(ctx, options, item) and not item.summary:
+            stored = ctx.stored(key)
+            item = notice_item(row, bills[0] if bills else None, stored)
+            # a new notice at once; one stored without its 제안이유 waits for the bounded backfill
+            fresh = stored is None and _in_window(ctx, item)
+            if fresh and _wants_summary(ctx, options, item) and not item.summary:
                 _summary(ctx, item)
             items.setdefault(key, item)
         if len(page.rows) < options.page_size or page_no * options.page_size >= page.total:
@@ -451,6 +500,8 @@ def poll_notices(ctx: PollContext) -> Batch:
             warnings.append(f"stopped after max_pages={options.max_pages} pages")
             break
         page_no += 1
+    # the list holds every ongoing notice: one that is not listed any more needs no 제안이유
+    _backfill(ctx, options, items, lambda stored: None)
     return Batch(list(items.values()), http_status=200, warnings=warnings)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -99,6 +99,10 @@ def _no_thread(thread: str) -> list[Stored]:
     return []
 
 
+def _none_pending(limit: int, skip_stages: Sequence[str] = ()) -> list[Stored]:
+    return []
+
+
 @dataclass
 class PollContext:
     """Everything a kind may use while polling: config, client, validators, what we know."""
@@ -113,6 +117,9 @@ class PollContext:
     watched: Callable[[], list[Stored]] = _no_items  # this source's flagged or watched items
     thread: Callable[[str], list[Stored]] = _no_thread  # items of any source in a thread
     mentions: Callable[[str], bool] = lambda text: True  # any rule term in text (pre-filter)
+    # (limit, final stages) → this source's stored items whose summary was never fetched,
+    # oldest pending first (Store.unsummarised)
+    unsummarised: Callable[..., list[Stored]] = _none_pending
 
 
 def _no_warnings(source: SourceConfig, options: Any) -> list[str]:

@@ -25,6 +25,16 @@ OC_ENV = "LAW_GO_KR_OC"
 # to the public page of the version instead.
 DETAIL_URL = "https://www.law.go.kr/lsInfoP.do?lsiSeq={mst}"
 USER_CHECK_FAILED = "검증에 실패"
+# The answer names no cause; these are the three that callers of the OPEN API report, with the fix.
+USER_CHECK_MESSAGE = (
+    "국가법령정보센터가 '사용자 정보 검증에 실패하였습니다'라고 답했습니다. 흔한 원인: "
+    "(1) LAW_GO_KR_OC 의 OC가 OPEN API 사용 승인을 받지 않았음 → open.law.go.kr 에서 신청·승인 확인; "
+    "(2) 이 서버의 IP 또는 도메인이 등록되지 않았음 → "
+    "open.law.go.kr 의 OPEN API 신청 정보에 서버 IP/도메인 등록; "
+    "(3) 요청에 law.go.kr 의 Referer 가 없음 → sources.yaml 의 이 소스에 "
+    "headers: {Referer: \"https://www.law.go.kr/\"} 추가 "
+    "(the OC is not approved, the server IP/domain is not registered, or the Referer header is missing)"
+)
 
 
 class LawChangesOptions(BaseModel):
@@ -83,11 +93,7 @@ def law_item(row: Any, detail_url: str = DETAIL_URL) -> Item | None:
 def parse_law_search(content: bytes, detail_url: str = DETAIL_URL) -> tuple[list[Item], int | None]:
     """Parse a `lawSearch.do` XML answer into items and the reported total."""
     if USER_CHECK_FAILED.encode("utf-8") in content or USER_CHECK_FAILED.encode("cp949") in content:
-        raise ApiError(
-            "OC",
-            "사용자 정보 검증에 실패하였습니다: the OC in LAW_GO_KR_OC is not approved for the Open API, "
-            "or this server's IP/domain is not registered at open.law.go.kr",
-        )
+        raise ApiError("OC", USER_CHECK_MESSAGE)
     root = parse_xml(content, "law.go.kr lawSearch")
     if root.tag != "LawSearch":
         raise ParseError(f"law.go.kr lawSearch: expected <LawSearch>, got <{root.tag}>")
