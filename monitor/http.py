@@ -58,11 +58,16 @@ def canonical_charset(label: str | None) -> str | None:
         return None
 
 
-def header_charset(headers: Mapping[str, str]) -> str | None:
-    """The charset parameter of a Content-Type header."""
+def header_label(headers: Mapping[str, str]) -> str | None:
+    """The charset parameter of a Content-Type header, as the server wrote it."""
     ctype = headers.get("Content-Type") or headers.get("content-type") or ""
     m = re.search(r"charset\s*=\s*([^;\s]+)", ctype, re.I)
-    return canonical_charset(m.group(1)) if m else None
+    return m.group(1).strip("'\"") if m else None
+
+
+def header_charset(headers: Mapping[str, str]) -> str | None:
+    """The codec the Content-Type header's charset names (canonical_charset)."""
+    return canonical_charset(header_label(headers))
 
 
 # Charsets a server sends when nobody configured one (Apache's and Tomcat's defaults): such a
@@ -126,12 +131,12 @@ def choose_charset(content: bytes, headers: Mapping[str, str]) -> tuple[str, str
     that fails to decode is ignored: korea.kr declared one charset and sent UTF-8
     (MINISTRIES.md §1.3). Every EUC-KR label decodes as cp949.
     """
-    header = header_charset(headers)
+    header, label = header_charset(headers), header_label(headers)
     declared, how = _declared(content)
     if how == "bom":
         return declared or "utf-8", "bom", None
     if header and declared and header != declared:
-        said = f"the HTTP header says {header} but the document declares {declared}"
+        said = f"the HTTP header says charset={label} but the document declares {declared}"
         if header in _SERVER_DEFAULTS and _decodes(content, declared):
             return declared, how, f"{said}; decoded as {declared} (the document wins over a server default)"
         if not _decodes(content, header) and _decodes(content, declared):
@@ -143,10 +148,10 @@ def choose_charset(content: bytes, headers: Mapping[str, str]) -> tuple[str, str
             # a Western default on Korean bytes gives mojibake without any decoding error
             for codec in ("utf-8", "cp949"):
                 if _decodes(content, codec):
-                    note = f"the HTTP header says {header} but the body is {codec}; decoded as {codec}"
+                    note = f"the HTTP header says charset={label} but the body is {codec}; decoded as {codec}"
                     return codec, "detected", note
         return header, "header", None
-    invalid = f"the body is not valid {header} as the HTTP header says" if header else None
+    invalid = f"the body is not valid {label} as the HTTP header says" if header else None
     if declared and _decodes(content, declared):
         return declared, how, invalid and f"{invalid}; decoded as {declared}"
     for codec in ("utf-8", "cp949"):
