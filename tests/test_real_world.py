@@ -156,7 +156,8 @@ def law_go_kr(server: HTTPServer) -> None:
 
     def answer(request: Request) -> Response:
         referer = request.headers.get("Referer", "")
-        name = "14-lsHstInf.xml" if referer.startswith("https://www.law.go.kr/") else "14-user-check-failed.xml"
+        ok = referer.startswith("https://www.law.go.kr/")
+        name = "14-lsHstInf.xml" if ok else "14-user-check-failed.xml"
         return Response((CASES / name).read_bytes(), content_type="text/xml;charset=UTF-8")
 
     server.expect_request("/DRF/lawSearch.do").respond_with_handler(answer)
