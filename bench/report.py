@@ -227,12 +227,15 @@ def _ingest(i: dict[str, Any]) -> list[str]:
     return [
         "## Ingest",
         "",
-        f"{i['items']:,} items stored through `ingest.store_batch` (the poll's own transaction: dedup",
-        f"lookup, insert, `new` event, matching, matches, run row) as {i['items'] // i['batch']} polls of "
-        f"{i['batch']:,} items over 10 sources, in one SQLite file (WAL).",
+        f"{i['items']:,} items cleaned (`sources/clean.py`, every poll's first step; one title in ten",
+        "carries markup or escaped entities) and stored through `ingest.store_batch` (the poll's own",
+        "transaction: dedup lookup, insert, `new` event, matching, matches, run row) as "
+        f"{i['items'] // i['batch']} polls of {i['batch']:,} items over 10 sources, in one SQLite "
+        "file (WAL).",
         "",
         "| | |",
         "|---|---|",
+        f"| cleaning step alone | {i.get('clean_items_per_s', 0):,.0f} items/s |",
         f"| first time (all new) | {i['seconds']:.2f} s, {i['items_per_s']:,.0f} items/s, {i['new']:,} new |",
         f"| same items again (all already stored) | {i['again_seconds']:.2f} s, {i['again_new']} new |",
         f"| rows | {i['rows']} |",
