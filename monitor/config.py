@@ -73,6 +73,9 @@ class HttpConfig(Strict):
     max_retry_after: float = Field(120.0, ge=0, le=120)
     max_bytes: int = Field(20_000_000, gt=0)
     host_spacing: float = Field(1.0, ge=0)
+    # the whole of one request (redirects, headers and body) must finish within this many
+    # seconds, however slowly the server drips its bytes (read_timeout is per read)
+    request_deadline: float = Field(120.0, gt=0)
 
     @property
     def ua(self) -> str:
@@ -101,6 +104,8 @@ class SourceConfig(BaseModel):
     tls: Literal["default", "legacy"] = "default"
     # a page fetched before each poll so the session holds the cookies the site expects
     warmup_url: StrictStr | None = None
+    # hosts besides the source's own (and its warm-up page's) that a redirect may lead to
+    redirect_hosts: list[StrictStr] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod

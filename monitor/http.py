@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import ipaddress
 import logging
 import random
 import re
@@ -15,9 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from charset_normalizer import from_bytes
 from requests.adapters import HTTPAdapter
 
@@ -309,7 +311,15 @@ class HttpClient:
         )  # fmt: skip
 
     def prepare(self, source: SourceConfig) -> None:
-        """Apply a source's access settings: `tls: legacy` for its host, the `warmup_url` GET."""
+        """Apply a source's access settings: `tls: legacy` for its host, the `warmup_url` GET.
+
+        Also sets where redirects may lead while this thread polls the source: its own host,
+        its warm-up page's host and `redirect_hosts`.
+        """
+        hosts = {_host(source.url), *(_host(h if "//" in h else f"//{h}") for h in source.redirect_hosts)}
+        if source.warmup_url:
+            hosts.add(_host(source.warmup_url))
+        self._mine.redirect_hosts = frozenset(hosts)
         if source.tls == "legacy":
             for url in (source.url, source.warmup_url):
                 if url:
@@ -401,18 +411,9 @@ class HttpClient:
         for attempt in range(attempts):
             self._space(host)
             last = attempt == attempts - 1
+            deadline = time.monotonic() + self.config.request_deadline
             try:
-                resp = self.session.request(
-                    method, url, params=params, headers=headers, data=data,
-                    timeout=timeout, stream=True,
-                )  # fmt: skip
-                with self._lock:
-                    self.requests_made += 1
-                self._mine.count = self.thread_requests + 1
-            except requests.exceptions.InvalidSchema as e:
-                raise FetchError(f"refused to follow a non-http(s) URL from {url}: {e}") from e
-            except requests.exceptions.TooManyRedirects as e:
-                raise FetchError(f"too many redirects from {url}") from e
+                resp = self._follow(method, url, params, headers, data, timeout, deadline)
             except (requests.ConnectionError, requests.Timeout) as e:
                 what = "timed out" if isinstance(e, requests.Timeout) else "connection failed"
                 if last:
@@ -431,12 +432,14 @@ class HttpClient:
                         f"HTTP {resp.status_code} {resp.reason or ''} from {url}".replace("  ", " "),
                         status=resp.status_code,
                     )
-                content = b"" if resp.status_code == 304 else self._read_capped(resp, url)
+                content = b"" if resp.status_code == 304 else self._read_capped(resp, url, deadline)
                 return Response(resp.url, resp.status_code, resp.headers, content, attempt + 1)
             except (
                 requests.ConnectionError,
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError,  # read1 raises urllib3's own (reset, read timeout)
+                OSError,
             ) as e:
                 # the body itself broke off (reset, read timeout): retry like a failed connect
                 if last:
@@ -446,19 +449,95 @@ class HttpClient:
                 resp.close()
         raise FetchError(f"gave up on {url}")  # pragma: no cover - loop always returns/raises
 
-    def _read_capped(self, resp: requests.Response, url: str) -> bytes:
+    def _follow(
+        self, method: str, url: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
+        data: Mapping[str, Any] | None, timeout: tuple[float, float], deadline: float,
+    ) -> requests.Response:  # fmt: skip
+        """Send a request and follow its redirects by hand, only where they may lead.
+
+        A redirect is followed to http(s) only, to the requested URL's own host or a host the
+        source allows (`redirect_hosts`, set by `prepare`), never to a link-local or private
+        address of another host (a source must not make us fetch an internal service and
+        report its answer), at most `max_redirects` times, all within the request's deadline.
+        """
+        allowed = {_host(url), *getattr(self._mine, "redirect_hosts", frozenset())}
+        for _ in range(self.session.max_redirects + 1):
+            self._check_deadline(deadline, url)
+            resp = self.session.request(
+                method, url, params=params, headers=headers, data=data,
+                timeout=timeout, stream=True, allow_redirects=False,
+            )  # fmt: skip
+            with self._lock:
+                self.requests_made += 1
+            self._mine.count = self.thread_requests + 1
+            location = resp.headers.get("Location") if resp.is_redirect else None
+            if not location:
+                return resp
+            resp.close()
+            target = urljoin(resp.url, location)
+            why = _refused_redirect(target, allowed)
+            if why:
+                raise FetchError(f"refused a redirect from {url} to {_origin(target)}: {why}")
+            if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
+                method, data = "GET", None
+            url, params = target, None  # the Location carries its own query
+        raise FetchError(f"too many redirects from {url}")
+
+    def _check_deadline(self, deadline: float, url: str) -> None:
+        if time.monotonic() > deadline:
+            raise FetchError(
+                f"{url} did not answer in full within {self.config.request_deadline:.0f} s "
+                "(http.request_deadline); the server sends too slowly"
+            )
+
+    def _read_capped(self, resp: requests.Response, url: str, deadline: float) -> bytes:
         cap = self.config.max_bytes
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(f"response from {url} is {int(declared):,} bytes; the cap is {cap:,}")
         chunks: list[bytes] = []
         size = 0
-        for chunk in resp.iter_content(65536):
+        while True:
+            self._check_deadline(deadline, url)
+            # read1 returns what one read of the socket gave: a server dripping a byte a second
+            # comes back here each second and meets the deadline (iter_content would wait for
+            # a full chunk, each byte resetting the read timeout)
+            chunk = resp.raw.read1(65536, decode_content=True)
+            if not chunk:
+                break
             size += len(chunk)
             if size > cap:
                 raise FetchError(f"response from {url} exceeds the size cap of {cap:,} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _host(url: str) -> str:
+    """The host of a URL, lower-case, without port or a leading `www.`."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _refused_redirect(target: str, allowed: set[str]) -> str | None:
+    """Why a redirect to `target` is not followed, or None when it may be."""
+    parts = urlsplit(target)
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"a non-http(s) URL ({parts.scheme or 'no'} scheme; only http and https are followed)"
+    host = _host(target)
+    if host not in allowed:
+        return f"{host} is not the source's host (add it to 'redirect_hosts' in sources.yaml if it is meant)"
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if address.is_link_local or (address.is_private and not address.is_loopback and host not in allowed):
+        return "a link-local or private address"
+    return None
 
 
 def with_query(url: str, **params: Any) -> str:

@@ -30,12 +30,39 @@ def secrets() -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+# A secret cut short (an error text shortened before it was redacted) still gives away its
+# start; this many characters of a secret's beginning are enough to recognise and hide it.
+_PREFIX = 8
+
+
 def redact(text: str, values: list[str] | None = None) -> str:
-    """Replace every secret value (or each of `values`) in text with ***."""
+    """Replace every secret value (or each of `values`) in text with ***.
+
+    A secret's beginning of at least 8 characters is hidden too, however it ends: a text cut
+    through the middle of a key must not show the key's first characters.
+    """
     for value in secrets() if values is None else values:
         if value in text:
             text = text.replace(value, "***")
+        if len(value) > _PREFIX and value[:_PREFIX] in text:
+            text = _hide_prefixes(text, value)
     return text
+
+
+def _hide_prefixes(text: str, value: str) -> str:
+    out, start = [], 0
+    while (found := text.find(value[:_PREFIX], start)) >= 0:
+        end = found + _PREFIX
+        while end < len(text) and end - found < len(value) and text[end] == value[end - found]:
+            end += 1
+        out += [text[start:found], "***"]
+        start = end
+    return "".join(out) + text[start:]
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The first `limit` characters of text, secrets redacted first (never cut, then redacted)."""
+    return redact(text)[:limit]
 
 
 def redact_value(value: Any, values: list[str] | None = None) -> Any:

@@ -8,7 +8,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor.config import HttpConfig
+from monitor.config import HttpConfig, SourceConfig
 from monitor.errors import FetchError, RobotsDisallowed
 from monitor.http import HttpClient, canonical_charset, decode_body, sniff_charset
 
@@ -167,6 +167,54 @@ def test_redirect_to_a_non_http_scheme_is_refused(server: HTTPServer, fast_http:
     server.expect_request("/go").respond_with_data("", status=302, headers={"Location": "file:///etc/passwd"})
     with pytest.raises(FetchError, match="non-http"):
         client(fast_http).get(server.url_for("/go"))
+
+
+def test_a_redirect_to_another_host_is_refused_unless_the_source_allows_it(
+    server: HTTPServer, fast_http: HttpConfig
+) -> None:
+    # 127.0.0.1 and localhost are one machine but two hosts: a source on one may not send us
+    # to the other unless sources.yaml says so (issue 17.6)
+    elsewhere = server.url_for("/inside").replace("127.0.0.1", "localhost")
+    server.expect_request("/go").respond_with_data("", status=302, headers={"Location": elsewhere})
+    server.expect_request("/inside").respond_with_data("internal answer")
+    http = client(fast_http)
+    source = SourceConfig(id="s", kind="rss", name="s", url=server.url_for("/go"))
+    http.prepare(source)
+    with pytest.raises(FetchError, match="not the source's host") as refused:
+        http.get(server.url_for("/go"))
+    assert "internal answer" not in str(refused.value)
+    assert not [r for r, _ in server.log if r.path == "/inside"]
+    http.prepare(source.model_copy(update={"redirect_hosts": ["localhost"]}))
+    assert http.get(server.url_for("/go")).content == b"internal answer"
+
+
+@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/admin"])
+def test_a_redirect_to_a_link_local_or_private_address_is_never_followed(
+    server: HTTPServer, fast_http: HttpConfig, target: str
+) -> None:
+    server.expect_request("/go").respond_with_data("", status=302, headers={"Location": target})
+    with pytest.raises(FetchError, match="refused a redirect"):
+        client(fast_http).get(server.url_for("/go"))
+
+
+def test_a_server_dripping_bytes_meets_the_total_deadline(server: HTTPServer) -> None:
+    sent: list[int] = []
+
+    def drip(request: Request) -> Response:
+        def body():  # type: ignore[no-untyped-def]
+            for n in range(40):
+                sent.append(n)
+                yield b"x"
+                time.sleep(0.1)
+
+        return Response(body(), direct_passthrough=True, content_type="text/plain")
+
+    server.expect_request("/slow").respond_with_handler(drip)
+    # each byte comes well within the read timeout; only the total deadline stops it
+    config = HttpConfig(host_spacing=0, read_timeout=2, retries=0, request_deadline=0.5)
+    with pytest.raises(FetchError, match=r"http\.request_deadline"):
+        client(config).get(server.url_for("/slow"))
+    assert len(sent) < 40  # given up while the server was still dripping
 
 
 # --- charsets ---------------------------------------------------------------------------------

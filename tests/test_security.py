@@ -334,3 +334,19 @@ def test_redirects_to_other_schemes_are_refused(
     server.expect_request("/go").respond_with_data("", status=301, headers={"Location": target})
     with pytest.raises(FetchError, match="non-http"):
         HttpClient(fast_http).get(server.url_for("/go"))
+
+
+def test_a_key_cut_short_in_an_error_text_is_still_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    # an error text is shortened (120 characters of an unexpected body): the key must be redacted
+    # before the cut, and a key's beginning must not survive a cut made elsewhere (issue 17.6)
+    from monitor.logs import redact
+    from monitor.sources.xmlbody import parse_xml
+
+    key = "sentinel-data-key-0123456789abcdef"
+    monkeypatch.setenv("DATA_GO_KR_KEY", key)
+    body = ("x" * 100 + f" serviceKey={key} more").encode()
+    with pytest.raises(ParseError) as raised:
+        parse_xml(body, "press releases")
+    assert "sentinel" not in str(raised.value) and "***" in str(raised.value)
+    assert redact(f"error at KEY={key[:14]}") == "error at KEY=***"
+    assert redact(f"('{key[:9]}')") == "('***')"

@@ -12,6 +12,7 @@ import feedparser
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.errors import EmptyResult, ParseError
+from monitor.logs import excerpt
 from monitor.sources.base import Batch, Item, Kind, PollContext
 from monitor.sources.xmlbody import refuse_entities, xml_utf8
 from monitor.text import clean_whitespace, parse_datetime, plain_text, tz
@@ -78,7 +79,7 @@ def parse_feed(
     options = options or RssOptions()
     html_title = _looks_like_html(content)
     if html_title is not None:
-        raise ParseError(f"expected an RSS/Atom feed but got an HTML page ('{html_title[:80]}')")
+        raise ParseError(f"expected an RSS/Atom feed but got an HTML page ('{excerpt(html_title, 80)}')")
     content = xml_utf8(content, headers or {})
     refuse_entities(content, "feed")  # checked in UTF-8: a UTF-16 document cannot slip past
     # feedparser reads lower-case header names; the body is UTF-8 now whatever was declared

@@ -9,6 +9,7 @@ from lxml import etree
 
 from monitor.errors import ParseError
 from monitor.http import utf8_xml
+from monitor.logs import excerpt
 from monitor.text import clean_whitespace
 
 
@@ -73,7 +74,7 @@ def parse_xml(
     if head.startswith((b"{", b"[")):
         raise ParseError(f"{what}: expected XML but got JSON")
     if not head.startswith(b"<"):
-        text = content[:120].decode("utf-8", "replace").strip()
+        text = excerpt(content[:4096].decode("utf-8", "replace").strip(), 120)
         raise ParseError(f"{what}: expected XML but got text ({text!r})")
     body = xml_utf8(content, headers or {})
     refuse_entities(body, what)
