@@ -424,3 +424,17 @@ def test_a_later_page_that_fails_keeps_the_first_with_a_warning(
     (out,) = lines(cli("poll", "--json", ok=True))
     assert (out["status"], out["fetched"]) == ("ok", 6)
     assert len(out["warnings"]) == 1 and out["warnings"][0].startswith("page 2 could not be read (HTTP 404")
+
+
+def test_rows_nested_in_rows_are_read_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # hostile or broken markup: each row holds all the following ones, so every selector searches
+    # the rest of the page (quadratic); the board reads a bounded part and says so (issue 17.2)
+    from monitor.sources import html_board
+
+    monkeypatch.setattr(html_board, "PARSE_SECONDS", 0.3)
+    page = html_board.parse_board(
+        "<table><tr><td>" * 20000, "https://www.example.go.kr/", BoardOptions(row="table tr", title="td a")
+    )
+    assert page.items == []
+    assert any("only the first 1000 were read" in w for w in page.warnings)
+    assert any("took longer than 0 s; kept the first" in w for w in page.warnings)

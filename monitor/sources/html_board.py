@@ -10,6 +10,7 @@ selectors suddenly find nothing is a failed run, never a quiet success.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,11 @@ DEFAULT_PREFIXES = ["공고", "공지", "알림", "안내", "새글", "포상대
 _NEW_MARK = re.compile(r"(?:^|\s)(?:새글|NEW)(?=\s|$)")
 _PREFIX = re.compile(r"^\[\s*([^\]]{1,30}?)\s*\]\s*")
 _TRUNCATED = ("...", "…")
+# A list page has tens of rows; a page with thousands, or rows nested inside rows (each
+# selector then searches the rest of the page), is broken or hostile: read a bounded part.
+MAX_ROWS = 1000
+MAX_TABLES = 200
+PARSE_SECONDS = 10.0
 _DATE_OR_TIME = re.compile(r"\d{4}\s*[-./년]\s*\d{1,2}\s*[-./월]\s*\d{1,2}\s*[.일]?|\d{1,2}:\d{2}(?::\d{2})?")
 
 
@@ -167,7 +173,12 @@ def _posting_date(row: Tag, options: BoardOptions) -> tuple[datetime | None, str
 def _add_missing_tbody(soup: BeautifulSoup) -> None:
     # Browsers put <tr>s of a bare <table> into a <tbody>, so selectors copied from the browser
     # say "tbody"; lxml does not. Do what the browser does (the coop.go.kr board has no tbody).
-    for table in soup.find_all("table"):
+    # Moving a row costs its whole subtree: on a page of thousands of tables (broken or hostile
+    # markup, tables nested in tables) that is quadratic, so such a page is left as it is.
+    tables = soup.find_all("table", limit=MAX_TABLES + 1)
+    if len(tables) > MAX_TABLES:
+        return
+    for table in tables:
         loose = table.find_all("tr", recursive=False)
         if loose:
             tbody = soup.new_tag("tbody")
@@ -274,10 +285,21 @@ def parse_board(html: str, page_url: str, options: BoardOptions) -> BoardPage:
     _add_missing_tbody(soup)
     base = soup.find("base", href=True)
     page_url = urljoin(page_url, str(base["href"]).strip()) if base is not None else page_url
-    rows = soup.select(options.row)
+    rows = soup.select(options.row, limit=MAX_ROWS + 1)
     page = BoardPage([], len(rows), 0)
+    if len(rows) > MAX_ROWS:
+        rows = rows[:MAX_ROWS]
+        page.warnings.append(
+            f"more than {MAX_ROWS} rows match {options.row!r}; only the first {MAX_ROWS} were read"
+        )
     seen: set[tuple[str, str]] = set()
-    for row in rows:
+    stop_at = time.monotonic() + PARSE_SECONDS
+    for n, row in enumerate(rows):
+        if time.monotonic() > stop_at:  # hostile or broken markup (rows nested in rows …)
+            page.warnings.append(
+                f"reading the rows took longer than {PARSE_SECONDS:.0f} s; kept the first {n} of {len(rows)}"
+            )
+            break
         title_el = row.select_one(options.title)
         if title_el is None:
             continue  # a header row, or "등록된 게시물이 없습니다"
