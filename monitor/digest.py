@@ -216,7 +216,8 @@ def entry_for(row: Mapping[str, Any], ctx: Context, *, stage_change: bool = Fals
         badges.append(f"⏰ {deadline}" if left in ctx.notify.reminder_days else deadline)
     published = row.get("published_at") or row.get("first_seen_at") or ""
     return Entry(
-        title=row["title"],
+        # items stored before titles were derived (sources/clean.py) may have none: never an empty link
+        title=row["title"] or "(제목 없음)",
         url=row.get("url"),
         source=ctx.source_names.get(row["source"], row["source"]),
         date=published[:10] or None,
