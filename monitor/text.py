@@ -9,7 +9,6 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from itertools import accumulate
 from operator import add
@@ -222,8 +221,18 @@ def clean_whitespace(text: str) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
 
 
-# A real tag: `<b>`, `</td>`, `<br/>`, `<a href=…>`, `<!-- … -->`; not `소득 <100만원` or `A<B`.
-_TAG = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?|!--.*?--)>", re.S)
+# A real tag: an HTML element (or Word's namespaced `<o:p>`) with ASCII attributes, `<b>`,
+# `</td>`, `<br/>`, `<a href=…>`, `<!-- … -->`. Not `소득 <100만원`, `A<B 그리고 C>D` or a name
+# quoted in brackets, `<ESG 경영 세미나> 개최`: such text is kept, words and brackets.
+_ELEMENTS = (
+    "a|abbr|acronym|address|article|aside|b|bdi|bdo|big|blockquote|body|br|button|caption|center|cite|"
+    "code|col|colgroup|dd|del|dfn|div|dl|dt|em|figcaption|figure|font|footer|form|h[1-6]|head|header|hr|"
+    "html|i|iframe|img|input|ins|kbd|label|li|link|main|mark|meta|nav|nobr|noscript|ol|option|p|pre|q|"
+    "s|samp|script|section|select|small|span|strike|strong|style|sub|sup|table|tbody|td|textarea|tfoot|"
+    "th|thead|time|title|tr|tt|u|ul|var|wbr|[A-Za-z]+:[A-Za-z]+"
+)
+_ATTRIBUTE = r"""\s+[A-Za-z_:][-A-Za-z0-9_:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>]+))?"""
+_TAG = re.compile(rf"<(?:/?(?:{_ELEMENTS})(?:{_ATTRIBUTE})*\s*/?|!--.*?--)>", re.S | re.I)
 # An entity reference with its semicolon (`&amp;`, `&#39;`, `&#x27;`); a bare `&` (`R&D`) is text.
 _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#\d{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 _UNESCAPE_ROUNDS = 3
@@ -244,12 +253,21 @@ def plain_text(value: str | None) -> str:
     for _ in range(_UNESCAPE_ROUNDS):
         before = text
         if _TAG.search(text):
-            text = html_fragment_text(text)
+            text = html_fragment_text(_text_brackets(text))
         if _ENTITY.search(text):
             text = html.unescape(text)
         if text == before:
             break
     return clean_whitespace(text)
+
+
+def _text_brackets(text: str) -> str:
+    """Escape each `<` that starts no tag, so the HTML parser keeps it as text."""
+    out, last = [], 0
+    for m in _TAG.finditer(text):
+        out += [text[last : m.start()].replace("<", "&lt;"), m.group()]
+        last = m.end()
+    return "".join(out) + text[last:].replace("<", "&lt;")
 
 
 def html_fragment_text(fragment: str) -> str:
@@ -287,9 +305,14 @@ def iso(dt: datetime | None) -> str | None:
 # writes a literal "KST" (../shared/sources/MINISTRIES.md §4.4).
 _ZONE_WORDS = {"KST": "+0900", "UT": "+0000", "UTC": "+0000", "GMT": "+0000", "Z": "+0000"}
 
+# RFC 822 and the variants feeds write (those feedparser's _parse_date_rfc822 reads too): a
+# weekday or none, short or full English month names, 4- or 2-digit years, seconds optional, the
+# zone as a word, `+0900`, `+09:00` or `GMT+09:00`, or none (Korea time); a date without a time is
+# midnight.
 _RFC822 = re.compile(
-    r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?"
-    r"(?:\s+(?P<zone>[A-Za-z]{1,5}|[+-]\d{4}))?$"
+    r"^(?:[A-Za-z]{3,9},?\s*)?(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<y>\d{4}|\d{2})"
+    r"(?:,?\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?"
+    r"(?:\s*(?P<zone>[A-Za-z]{1,5}|(?:GMT|UTC?)?[+-]\d{2}:?\d{2}))?)?$"
 )
 # Java's Date.toString(), which JSP boards print as is: `Mon Nov 30 10:00:00 KST 2026`.
 _JAVA = re.compile(
@@ -312,6 +335,8 @@ _US = re.compile(
 _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
 )}  # fmt: skip
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+                "october", "november", "december")  # fmt: skip
 
 
 def _offset(token: str | None) -> timezone | ZoneInfo:
@@ -354,19 +379,29 @@ def _build(g: dict[str, str | None], zone: str | None = None) -> datetime | None
         return None
 
 
+def _month(name: str) -> int | None:
+    """1–12 for an English month name, short (`Nov`) or full (`November`, `Sept`)."""
+    name = name.lower()
+    number = _MONTHS.get(name[:3])
+    full = _MONTH_NAMES[number - 1] if number else ""
+    return number if name in (name[:3], full, "sept") else None
+
+
 def _rfc822(s: str) -> datetime | None:
     m = _RFC822.match(s)
-    if not m:
+    month = _month(m.group("mon")) if m else None
+    if not m or month is None:
         return None
     zone = m.group("zone")
-    head = s[: m.start("zone")].rstrip() if zone else s
+    if zone:
+        zone = re.sub(r"^(?:GMT|UTC?)(?=[+-])", "", zone)  # GMT+0900: the offset is what counts
     offset = _zone_offset(zone)
     if offset is None:
         return None  # an unknown zone word: refuse to guess
-    try:
-        return parsedate_to_datetime(f"{head} {offset}")
-    except (TypeError, ValueError):
-        return None
+    year = int(m.group("y"))
+    if len(m.group("y")) == 2:  # RFC 822's two-digit years, read as email.utils reads them
+        year += 1900 if year > 68 else 2000
+    return _build({**m.groupdict(), "y": str(year), "m": str(month), "tz": None}, zone=offset)
 
 
 def _java(s: str) -> datetime | None:
@@ -406,9 +441,9 @@ def parse_datetime(value: str | None) -> datetime | None:
 
     Strict: a value missing its year, month or day is rejected rather than filled from
     today (feedparser's fallback), and a value without a zone is Korea time. The spellings are
-    those of DATE_HANDLERS: RFC 822 (`Mon, 30 Nov 2026 10:00:00 +0900`, `… KST`), Java's
-    Date.toString (`Mon Nov 30 10:00:00 KST 2026`), `2026-11-30[ 14:30]`, `2026.11.30.`,
-    `2026년 11월 30일 오후 2시`, `20261130[1430]`, `11/30/2026`.
+    those of DATE_HANDLERS: RFC 822 (`Mon, 30 Nov 2026 10:00:00 +0900`, `… KST`, `… +09:00`,
+    `30 November 2026`), Java's Date.toString (`Mon Nov 30 10:00:00 KST 2026`),
+    `2026-11-30[ 14:30]`, `2026.11.30.`, `2026년 11월 30일 오후 2시`, `20261130[1430]`, `11/30/2026`.
     """
     if value is None:
         return None
