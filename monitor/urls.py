@@ -65,7 +65,7 @@ def canonical_key(key: str) -> str:
     again), default ports and an empty path are dropped. Other keys (BILL_IDs, board ids,
     `tag:` guids) are returned unchanged.
     """
-    if not _URL_LIKE.match(key):
+    if not _URL_LIKE.match(key.strip()):  # a guid may come with the whitespace around it
         return key
     parts = urlsplit(strip_session(key.strip()))
     netloc = parts.netloc.lower()
