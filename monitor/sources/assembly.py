@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.config import SourceConfig
 from monitor.errors import ApiError, ParseError
 from monitor.sources.base import Batch, Item, Kind, PollContext, Stored
+from monitor.sources.clean import unreadable_date
 from monitor.stages import FINAL, PASSED, derive_stage
-from monitor.text import clean_whitespace, now, parse_date, start_of_day
+from monitor.text import clean_whitespace, now, parse_date, plain_text, start_of_day
 
 KEY_ENV = "ASSEMBLY_API_KEY"
 LIKMS_URL = "https://likms.assembly.go.kr/bill/billDetail.do?billId={bill_id}"
@@ -290,7 +291,8 @@ def _wants_summary(ctx: PollContext, options: AssemblyOptions, item: Item) -> bo
     if options.summaries == "all":
         return True
     committee = str(item.fields.get("committee") or "")
-    return ctx.mentions(item.title) or committee in options.watch_committees
+    # the title as rules will read it (sources/clean.py): `<b>협동</b>조합` names 협동조합
+    return ctx.mentions(plain_text(item.title)) or committee in options.watch_committees
 
 
 def _in_window(ctx: PollContext, item: Item) -> bool:
@@ -489,6 +491,9 @@ def poll_notices(ctx: PollContext) -> Batch:
             bills = [s for s in ctx.thread(f"assembly-bill:{key}") if s.source != ctx.source.id]
             stored = ctx.stored(key)
             item = notice_item(row, bills[0] if bills else None, stored)
+            raw_deadline = nfc(row.get("NOTI_ED_DT"))
+            if raw_deadline and "deadline" not in item.fields:  # the notice's only date
+                warnings.append(unreadable_date(raw_deadline, item.title))
             # a new notice at once; one stored without its 제안이유 waits for the bounded backfill
             fresh = stored is None and _in_window(ctx, item)
             if fresh and _wants_summary(ctx, options, item) and not item.summary:

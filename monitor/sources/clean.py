@@ -51,8 +51,13 @@ def clean_item(item: Item, base: str | None) -> str | None:
     item.url = absolute(item.url, base)
     item.key = canonical_key(item.key)
     if item.published_raw and item.published_at is None:
-        return f"unreadable date {item.published_raw!r} in '{item.title[:40]}'"
+        return unreadable_date(item.published_raw, item.title)
     return None
+
+
+def unreadable_date(raw: str, title: str) -> str:
+    """The run warning for a date the kind could not read: the raw text as the source wrote it."""
+    return f"unreadable date {raw!r} in '{plain_text(title)[:40]}'"
 
 
 def _suffixed(key: str, item: Item, group: list[Item]) -> str:

@@ -55,7 +55,8 @@ class BoardOptions(BaseModel):
     ministry: str | None = None  # the ministry or agency the board belongs to → fields.ministry
     title_attr: str | None = None  # read the title from this attribute (e.g. "title") when present
     id_regex: str | None = None  # finds the post id in href, onclick, other attributes, then the row
-    detail_url: str | None = None  # template with {id}; relative to `url` unless absolute
+    # template with {id}; relative to the page (<base href>, or `url` after redirects) unless absolute
+    detail_url: str | None = None
     strip_prefixes: list[str] = Field(default_factory=lambda: list(DEFAULT_PREFIXES))
     date_format: str | None = None  # strptime format for dates no known spelling covers
     encoding: str | None = None  # force a charset (default: header → BOM → <meta> → detection)
@@ -159,15 +160,20 @@ def _date_like(text: str) -> bool:
 
 
 def _posting_date(row: Tag, options: BoardOptions) -> tuple[datetime | None, str | None]:
-    """The first element matched by `date` that reads as a date; cells that are mostly a date first."""
+    """The first element matched by `date` that reads as a date; cells that are mostly a date first.
+
+    When none reads as one and the selector picked one cell, (None, its text): the raw date the
+    run's warning names (sources/clean.py). With several cells (`date: "td"`) which one was meant
+    is unknown, and the page's warning names the post instead.
+    """
     if not options.date:
         return None, None
-    texts = [clean_whitespace(el.get_text(" ")) for el in row.select(options.date)]
+    texts = [t for t in (clean_whitespace(el.get_text(" ")) for el in row.select(options.date)) if t]
     for text in sorted(texts, key=lambda t: not _date_like(t)):  # stable: document order kept
         published = read_date(text, options.date_format)
         if published is not None:
             return published, text
-    return None, None
+    return None, texts[0] if len(texts) == 1 else None
 
 
 def _add_missing_tbody(soup: BeautifulSoup) -> None:
@@ -310,8 +316,8 @@ def parse_board(html: str, page_url: str, options: BoardOptions) -> BoardPage:
         elif (item.key, item.title) not in seen:  # a pinned row again; another post is kept
             seen.add((item.key, item.title))
             page.items.append(item)
-    if options.date:
-        undated = [i.title[:30] for i in page.items if i.published_at is None]
+    if options.date:  # an unreadable date is warned with its text; here: no text at all
+        undated = [i.title[:30] for i in page.items if i.published_at is None and not i.published_raw]
         if undated:
             names = ", ".join(undated[:3])
             page.warnings.append(f"date selector {options.date!r} gave no readable date for: {names}")
@@ -362,7 +368,8 @@ def poll(ctx: PollContext) -> Batch:
             if resp.not_modified:
                 batch.not_modified = True
                 return batch
-        page = parse_board(_decode(resp, options), url, options)
+        # relative links resolve against where the page came from after redirects (or its <base>)
+        page = parse_board(_decode(resp, options), resp.url, options)
         batch.warnings += page.warnings
         problem = _nothing_found(page, options, url) if page_no == 1 else None
         if problem and not ctx.source.allow_empty:

@@ -61,7 +61,9 @@ class Spec:
 
     name: str
     label: str  # 입법예고 / 행정예고
-    html_link: re.Pattern[str]  # the detail link in a list row, group 1 = seq
+    # the detail link in a list row, group 1 = seq; `;jsessionid=…` may follow the seq (servlet
+    # URL rewriting when a visit has no cookie), which sources/clean.py strips from the URL
+    html_link: re.Pattern[str]
     api_path: str
     api_row: str  # ApiList04Vo / ApiList05Vo
     seq_tag: str
@@ -70,13 +72,13 @@ class Spec:
 
 
 NOTICES = Spec(
-    "lawmaking_notices", "입법예고", re.compile(r"/gcom/ogLmPp/(\d+)(?:[?#]|$)"), "/rest/ogLmPp",
+    "lawmaking_notices", "입법예고", re.compile(r"/gcom/ogLmPp/(\d+)(?:[?#;]|$)"), "/rest/ogLmPp",
     "ApiList04Vo", "ogLmPpSeq", "lsNm",
     ("번호", "법령 제명", "소관부처(법령종류)", "법령분야", "입법의견 접수기간", "남은 기간",
      "의견수", "조회수"),
 )  # fmt: skip
 ADMIN = Spec(
-    "lawmaking_admin_notices", "행정예고", re.compile(r"/gcom/admpp/(\d+)(?:[?#]|$)"), "/rest/ptcpAdmPp",
+    "lawmaking_admin_notices", "행정예고", re.compile(r"/gcom/admpp/(\d+)(?:[?#;]|$)"), "/rest/ptcpAdmPp",
     "ApiList05Vo", "ogAdmPpSeq", "admRulNm",
     ("번호", "제목", "예고구분", "소관부처(고시번호)", "예고기간", "남은일수"),
 )  # fmt: skip
@@ -149,10 +151,13 @@ def _row_fields(tr: Tag, labels: list[str], title_cell: Tag | None) -> dict[str,
                 else:
                     fields["law_kind"] = part
         elif "기간" in label and "남은" not in label:
-            dates = find_dates(td.get_text(" "))
+            text = clean_whitespace(td.get_text(" "))
+            dates = find_dates(text)
             if dates:
                 fields["period_start"] = dates[0].isoformat()
                 fields["deadline"] = dates[-1].isoformat()
+            elif text:  # taken out by parse_list_html: the raw text an unreadable-date warning names
+                fields["_period_raw"] = text
         elif "법령분야" in label:
             area = clean_whitespace(td.get_text(" "))
             if area:
@@ -167,8 +172,15 @@ def _row_fields(tr: Tag, labels: list[str], title_cell: Tag | None) -> dict[str,
 
 
 def parse_list_html(html: str, page_url: str, spec: Spec) -> list[Item]:
-    """Turn a 입법예고 / 행정예고 list page into items (rows without a detail link are skipped)."""
+    """Turn a 입법예고 / 행정예고 list page into items (rows without a detail link are skipped).
+
+    Links resolve against the page's `<base href>` when it has one, else `page_url` (the URL the
+    page came from after redirects). A period cell with no readable date leaves its text in
+    `published_raw`, so the run warns with it.
+    """
     soup = BeautifulSoup(html, "lxml")
+    base = soup.find("base", href=True)
+    page_url = urljoin(page_url, str(base["href"]).strip()) if base is not None else page_url
     items: list[Item] = []
     for tr in soup.select("tr"):
         link = next((a for a in tr.select("a[href]") if spec.html_link.search(a["href"])), None)
@@ -185,6 +197,7 @@ def parse_list_html(html: str, page_url: str, spec: Spec) -> list[Item]:
         words = [clean_whitespace(s.get_text()) for s in inside]
         status = status or next((w for w in words if w in _STATUSES), None)
         fields = _row_fields(tr, _labels(tr.find_parent("table"), spec), title_cell)
+        period_raw = fields.pop("_period_raw", None)
         fields["amendment_type"] = amendment or fields.get("amendment_type") or amendment_from_title(title)
         if status:
             fields["status"] = status
@@ -195,7 +208,7 @@ def parse_list_html(html: str, page_url: str, spec: Spec) -> list[Item]:
                 title=title,
                 url=urljoin(page_url, link["href"]),
                 published_at=start_of_day(start) if start else None,
-                published_raw=fields.get("period_start"),
+                published_raw=fields.get("period_start") or period_raw,
                 fields={k: v for k, v in fields.items() if v not in (None, "")},
             )
         )
@@ -344,7 +357,7 @@ def _poll_html(ctx: PollContext, spec: Spec, items: dict[str, Item], warnings: l
             # the newest rows are on page 1, already read: keep them and say what is missing
             warnings.append(f"page {page_no} of the {spec.label} list could not be read ({e})")
             return
-        page = parse_list_html(decode_body(resp.content, resp.headers), url, spec)
+        page = parse_list_html(decode_body(resp.content, resp.headers), resp.url, spec)
         first_size = first_size or len(page)
         added, known = _fresh(ctx, page, items)
         # stop at an empty or repeated page (a server that ignores pageIndex), a short page,
