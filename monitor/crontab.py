@@ -1,113 +1,86 @@
-"""Crontab lines as staff write them (standard crontab meaning) turned into APScheduler 3.x triggers.
+"""Crontab lines as staff write them (standard crontab meaning), as APScheduler 3.x triggers.
 
-Two quirks of APScheduler 3.x make a line copied from any cron guide run on other days:
-- its `day_of_week` numbers Monday as 0 (its own docs call this a historical mistake, fixed only
-  in 4.x), while crontab numbers Sunday as 0 (and 7) and Monday as 1: `1-5` would run Tue–Sat;
-- it ANDs day-of-month with day-of-week, while crontab fires when either matches once both are
-  restricted (`0 9 1 * 1` = the 1st of the month and every Monday).
-So the weekday field is translated to APScheduler's day names (names keep their meaning), and a
-line restricting both day fields becomes an OrTrigger of two CronTriggers.
+APScheduler 3.x's own CronTrigger reads a line differently from every cron guide: its
+`day_of_week` numbers Monday as 0 (its docs call this a historical mistake, fixed only in 4.x)
+where crontab numbers Sunday as 0 and 7 and Monday as 1, so `1-5` would run Tue–Sat; and it ANDs
+day-of-month with day-of-week where crontab fires when either matches. So the schedule is not
+given to CronTrigger at all: `CrontabTrigger` asks `cronsim` (the crontab implementation behind
+Healthchecks.io) for the next fire time, and APScheduler only runs the job then.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.combining import OrTrigger
-from apscheduler.triggers.cron import CronTrigger
+from cronsim import CronSim, CronSimError
 
-# crontab numbering: index = crontab number (7 is Sunday again)
-CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KOREAN_DAYS = "월화수목금토일"  # datetime.weekday() order
-_PART = re.compile(r"^(?P<range>\*|\?|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(?P<step>\d+))?$")
+FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+_FIELD_HELP = {
+    "minute": "0–59", "hour": "0–23", "day-of-month": "1–31", "month": "1–12 or jan…dec",
+    "day-of-week": "0–7 (0 and 7 = Sunday, 1 = Monday) or sun…sat",
+}  # fmt: skip
 
 
-def _day_number(token: str, field: str) -> int:
-    if token.isdigit():
-        value = int(token)
-        if value > 7:
-            raise ValueError(f"weekday {token} in '{field}' is out of range (0–7, 0 and 7 = Sunday)")
-        return value
-    name = token[:3]
-    if token not in CRON_DAYS and token not in {
-        "sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"
-    }:  # fmt: skip
-        raise ValueError(f"'{token}' in '{field}' is not a weekday (use 0–7 or sun, mon, … sat)")
-    return CRON_DAYS.index(name)
-
-
-def weekdays(field: str) -> set[int]:
-    """The crontab weekday numbers (0 = Sunday … 6 = Saturday) a day-of-week field names.
-
-    Accepts `*`, `?`, numbers 0–7, names, ranges (`1-5`, `mon-fri`, `5-7`, `sat-sun`), lists and
-    steps (`*/2`, `1-5/2`). Raises ValueError naming the part that is wrong.
-    """
-    days: set[int] = set()
-    for part in field.lower().split(","):
-        m = _PART.match(part.strip())
-        if not m:
-            raise ValueError(f"'{part}' in day-of-week '{field}' is not a weekday, range or step")
-        step = int(m["step"]) if m["step"] else 1
-        if step < 1:
-            raise ValueError(f"step 0 in day-of-week '{field}'")
-        span = m["range"]
-        if span in ("*", "?"):
-            first, last = 0, 6
-        elif "-" in span:
-            a, b = span.split("-")
-            first, last = _day_number(a, field), _day_number(b, field)
-            if last < first and last == 0 and not b.isdigit():
-                last = 7  # `sat-sun`: a name range ending on Sunday, as APScheduler reads it today
-            if last < first:
-                raise ValueError(f"range '{span}' in day-of-week '{field}' runs backwards")
-        else:
-            first = _day_number(span, field)
-            if m["step"]:
-                raise ValueError(f"'{part}' in day-of-week '{field}': write a range with a step, like 1-5/2")
-            last = first
-        days.update(d % 7 for d in range(first, last + 1, step))
-    return days
-
-
-def apscheduler_day_of_week(field: str) -> str:
-    """A crontab day-of-week field as APScheduler 3.x reads it: `*` or a list of day names."""
-    days = weekdays(field)
-    if days == set(range(7)):
-        return "*"
-    monday_first = [1, 2, 3, 4, 5, 6, 0]
-    return ",".join(CRON_DAYS[d] for d in monday_first if d in days)
-
-
-def trigger(line: str, timezone: tzinfo | str) -> BaseTrigger:
-    """The trigger for a 5-field crontab line (minute hour day month weekday), standard meaning.
-
-    Raises ValueError with a message that names the field that is wrong.
-    """
+def _check(line: str) -> None:
+    """Raise ValueError naming the part of a crontab line that is wrong."""
     fields = line.split()
     if len(fields) != 5:
         raise ValueError(
             f"'{line}' has {len(fields)} fields; a crontab line has 5: minute hour day month weekday "
             "(e.g. '30 8 * * 1-5' = weekdays at 08:30)"
         )
-    minute, hour, day, month, dow = fields
-    translated = apscheduler_day_of_week(dow)
-
-    def cron(day_field: str, dow_field: str) -> CronTrigger:
-        try:
-            return CronTrigger(
-                minute=minute, hour=hour, day=day_field, month=month, day_of_week=dow_field,
-                timezone=timezone,
-            )  # fmt: skip
-        except ValueError as e:
+    try:
+        CronSim(line, datetime(2026, 1, 1))
+    except CronSimError as e:
+        # cronsim says "Bad day-of-week" and the like: name the field and what it holds
+        bad = next((n for n in FIELDS if n in str(e)), None)
+        if bad is None:
             raise ValueError(f"'{line}': {e}") from None
+        value = fields[FIELDS.index(bad)]
+        raise ValueError(f"'{line}': the {bad} field '{value}' is not valid ({_FIELD_HELP[bad]})") from None
 
-    if not day.startswith(("*", "?")) and not dow.startswith(("*", "?")):
-        # crontab: a day matching either field fires (man 5 crontab)
-        return OrTrigger([cron(day, "*"), cron("*", translated)])
-    return cron(day, translated)
+
+class CrontabTrigger(BaseTrigger):
+    """Fires at the times a 5-field crontab line names, read with its standard meaning (cronsim)."""
+
+    def __init__(self, line: str, timezone: tzinfo | str) -> None:
+        _check(line)
+        self.line = line
+        self.timezone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        """The first fire time at or after `now` (or just after the previous one, if earlier).
+
+        Mirrors APScheduler's CronTrigger: a missed fire time after `previous_fire_time` is
+        still returned, so the scheduler's misfire grace can decide whether to run it.
+        """
+        start = now
+        if previous_fire_time is not None:
+            start = min(now, previous_fire_time + timedelta(microseconds=1))
+            if start == previous_fire_time:
+                start += timedelta(microseconds=1)
+        local = start.astimezone(self.timezone).replace(tzinfo=None)
+        # cronsim yields times strictly after its start, in the wall time it is given
+        when = next(CronSim(self.line, local - timedelta(microseconds=1)), None)
+        return when.replace(tzinfo=self.timezone) if when else None
+
+    def __str__(self) -> str:
+        return f"crontab[{self.line}]"
+
+    def __repr__(self) -> str:
+        return f"<CrontabTrigger ({self.line!r}, timezone={self.timezone})>"
+
+
+def trigger(line: str, timezone: tzinfo | str) -> CrontabTrigger:
+    """The trigger for a 5-field crontab line (minute hour day month weekday), standard meaning.
+
+    Raises ValueError with a message that names the field that is wrong.
+    """
+    return CrontabTrigger(line, timezone)
 
 
 def next_fire_times(trig: BaseTrigger, start: datetime, count: int = 3) -> list[datetime]:

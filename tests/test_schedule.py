@@ -13,7 +13,7 @@ from click.testing import Result
 from cronsim import CronSim
 
 from monitor.config import Settings, load_sources
-from monitor.crontab import apscheduler_day_of_week, next_fire_times, trigger
+from monitor.crontab import next_fire_times, trigger
 from monitor.service import Runtime, build_scheduler
 from monitor.text import SEOUL
 
@@ -59,22 +59,31 @@ def test_fire_times_match_a_reference_crontab_implementation(line: str) -> None:
     assert fire_times(line, start, 40) == expected
 
 
-def test_names_keep_their_meaning_and_numbers_are_translated() -> None:
-    assert apscheduler_day_of_week("1-5") == "mon,tue,wed,thu,fri"
-    assert apscheduler_day_of_week("mon-fri") == "mon,tue,wed,thu,fri"
-    assert apscheduler_day_of_week("0") == apscheduler_day_of_week("7") == "sun"
-    assert apscheduler_day_of_week("0-6") == "*"
-    assert apscheduler_day_of_week("sat-sun") == "sat,sun"
+def days(line: str) -> set[str]:
+    start = datetime(2026, 11, 28, 12, 0, tzinfo=SEOUL)
+    return {d.strftime("%a") for d in fire_times(line, start, 14)}
+
+
+def test_numbers_and_names_mean_what_crontab_says() -> None:
+    weekdays = {"Mon", "Tue", "Wed", "Thu", "Fri"}
+    assert days("0 9 * * 1-5") == days("0 9 * * mon-fri") == weekdays
+    assert days("0 9 * * 0") == days("0 9 * * 7") == days("0 9 * * sun") == {"Sun"}
+    assert days("0 9 * * 0-6") == weekdays | {"Sat", "Sun"}
+    assert days("0 9 * * sat,sun") == {"Sat", "Sun"}
+    # both day fields restricted: either matching fires (man 5 crontab), not both
+    start = datetime(2026, 11, 28, 12, 0, tzinfo=SEOUL)
+    firsts = fire_times("0 9 1 * 1", start, 3)
+    assert [(d.month, d.day) for d in firsts] == [(11, 30), (12, 1), (12, 7)]
 
 
 @pytest.mark.parametrize(
     ("line", "words"),
     [
         ("30 8 * *", "has 4 fields"),
-        ("30 8 * * 8", "weekday 8"),
-        ("30 8 * * 5-1", "runs backwards"),
+        ("30 8 * * 8", "day-of-week field '8'"),
+        ("30 8 * * 5-1", "day-of-week field '5-1'"),
         ("30 8 * * funday", "'funday'"),
-        ("61 8 * * 1", "'61 8 * * 1'"),
+        ("61 8 * * 1", "minute field '61'"),
     ],
 )
 def test_a_wrong_crontab_line_is_a_clear_config_error(

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 import yaml
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from click.testing import Result
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor.config import Settings
+from monitor.crontab import CrontabTrigger
 from monitor.jobs import Job, health_digests, run_alerts
 from monitor.logs import JsonFormatter, RedactSecrets
 from monitor.service import JOB_DEFAULTS, Runtime, build_scheduler, describe
@@ -62,7 +62,7 @@ def test_scheduler_has_the_right_jobs_triggers_and_kst_times(
     assert isinstance(a, IntervalTrigger) and a.interval.total_seconds() == 1800 and a.jitter == 180
     assert jobs["poll:a"].misfire_grace_time >= 600 and jobs["digest:daily"].misfire_grace_time >= 3600
     daily = jobs["digest:daily"].trigger
-    assert isinstance(daily, CronTrigger)
+    assert isinstance(daily, CrontabTrigger) and daily.line == "30 8 * * mon-fri"
     friday_noon = datetime(2026, 9, 11, 12, 0, tzinfo=SEOUL)
     assert daily.get_next_fire_time(None, friday_noon) == datetime(2026, 9, 14, 8, 30, tzinfo=SEOUL)  # Monday
     weekly = jobs["digest:weekly"].trigger
