@@ -147,9 +147,10 @@ def _canonical_keys(db: sqlite_utils.Database) -> None:
     """Re-key stored items whose URL-like key has a session id or an http:// scheme.
 
     Without this, the first poll after an upgrade would store every such post again under its
-    new key and announce it a second time. Where two stored rows fold into one key (the same
-    post stored twice under two session ids), the oldest takes it and the others stay as they
-    are: they are never seen again and announce nothing.
+    new key and announce it a second time. Where several stored rows fold into one key (the same
+    post stored twice under two session ids), the row already holding the canonical key keeps
+    it, else the oldest takes it; the others stay as they are: they are never seen again and
+    announce nothing.
     """
     rows = db.execute(
         "SELECT id, source, key FROM items WHERE key LIKE 'http%' OR key LIKE '//%' ORDER BY id"
