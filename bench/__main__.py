@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import faults, ingest, matching, memory, polling, report
+from bench import bounds, faults, ingest, matching, memory, polling, report
 
 HERE = Path(__file__).parent
-SECTIONS = ("matching", "poll", "ingest", "memory", "faults")
+SECTIONS = ("matching", "poll", "ingest", "memory", "bounds", "faults")
 
 
 def main() -> None:
@@ -36,6 +36,7 @@ def main() -> None:
         "poll": polling.run,
         "ingest": lambda: ingest.run(sizes["ingest"]),
         "memory": lambda: memory.run(sizes["cycles"]),
+        "bounds": bounds.run,
         "faults": faults.run,
     }
     for name in chosen:

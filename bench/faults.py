@@ -237,6 +237,48 @@ SCENARIOS: list[tuple[str, str, str, str, str]] = [
         "",
         "4 × 1,500 items stored, no `database is locked`",
     ),
+    (
+        "Source",
+        "a server dripping one byte at a time",
+        "test_http.py::test_a_server_dripping_bytes_meets_the_total_deadline",
+        "",
+        "FetchError at `http.request_deadline`, while the server is still sending",
+    ),
+    (
+        "Source",
+        "a redirect to another host / a link-local or private address",
+        "test_http.py::test_a_redirect_to_another_host_is_refused_unless_the_source_allows_it",
+        "",
+        "refused, the internal answer never fetched; allowed with `redirect_hosts`",
+    ),
+    (
+        "Source",
+        "two posts sharing one guid",
+        "test_real_world.py::test_two_posts_sharing_a_guid_are_both_kept_with_stable_keys_and_a_warning",
+        "",
+        "2 items, a run warning; the next poll adds nothing and keeps the keys",
+    ),
+    (
+        "Source",
+        "a session id changing between polls",
+        "test_real_world.py::test_a_changing_session_id_is_one_post_announced_once",
+        "",
+        "1 item, 1 `new` event, 1 urgent alert; the stored URL has no session id",
+    ),
+    (
+        "Source",
+        "EUC-KR served with `charset=ISO-8859-1`",
+        "test_real_world.py::test_a_latin1_header_on_an_euckr_document_is_decoded_as_the_document_says",
+        "",
+        "Korean titles, flagged under their topics, a run warning that header and document disagree",
+    ),
+    (
+        "Source",
+        "rows nested in rows (quadratic markup)",
+        "test_html_board.py::test_rows_nested_in_rows_are_read_within_a_bound",
+        "",
+        "row cap and time budget, each with a warning",
+    ),
 ]
 
 FILES = sorted({s[2].split("::")[0] for s in SCENARIOS})

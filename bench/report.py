@@ -151,6 +151,22 @@ def _summary(r: dict[str, Any]) -> list[str]:
             f"{growth:+.1f} MB first → last quarter over {mem['cycles']} cycles | "
             f"{_met(mem['peak_rss_mb'] <= 150 and growth < 5)} |"
         )
+    if "bounds" in r:
+        b = r["bounds"]
+        d, s, mk = b["deadline"], b["starvation"], b["markup"]
+        rows += [
+            f"| a dripping server is given up at the request deadline (+1 s) | after "
+            f"{d['gave_up_after_s']:.1f} s of a {d['full_answer_s']:.0f} s answer "
+            f"(deadline {d['deadline_s']:.0f} s) "
+            f"| {_met(d['error'] is not None and d['gave_up_after_s'] <= d['deadline_s'] + 1)} |",
+            f"| {s['dripping']} dripping sources hold up none of {s['healthy']} healthy ones (each ≤ 2 s) | "
+            f"{s['healthy_ok']} of {s['healthy']} ok, slowest {s['slowest_healthy_s']:.2f} s; cycle "
+            f"{s['cycle_s']:.1f} s, {s['dripping_failed']} dripping failed | "
+            f"{_met(s['healthy_ok'] == s['healthy'] and s['slowest_healthy_s'] <= 2)} |",
+            f"| hostile board markup read within its budget (+5 s) | {mk['rows']:,} nested rows "
+            f"({mk['bytes'] / 1e6:.1f} MB) in {mk['seconds']:.1f} s (budget {mk['budget_s']:.0f} s) | "
+            f"{_met(mk['seconds'] <= mk['budget_s'] + 5)} |",
+        ]
     if "faults" in r:
         f = r["faults"]
         passed = sum(row["status"] == "pass" for row in f["rows"])
