@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import click
 
 from monitor.config import RuleSet, Settings, SourcesFile, display_path, load_rules, load_sources
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, ConfigNotFound
 from monitor.rules import Matcher, check_examples, topics_of
 from monitor.text import pad, parse_duration
 
@@ -30,12 +31,31 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.find_object(Settings)  # type: ignore[return-value]
 
 
+class ConfigMissing(click.ClickException):
+    """A config file or folder that does not exist: the path, what set it, exit code 2."""
+
+    exit_code = 2
+
+
 def _load(settings: Settings, *, need_sources: bool = True) -> tuple[SourcesFile | None, RuleSet]:
-    """Load and validate config before anything touches the DB."""
+    """Load and validate config before anything touches the DB.
+
+    Says in one line (stderr) when the shipped defaults or a demo DB's own sources are used.
+    """
+    from monitor.defaults import Choice, not_found_hint, notice
+
+    chosen_sources = Choice(settings.sources, settings.sources_origin) if need_sources else None
+    line = notice(chosen_sources, Choice(settings.rules, settings.rules_origin))
+    if line:
+        click.echo(line, err=True)
     try:
         sources = load_sources(settings.sources) if need_sources else None
         ids = {s.id for s in sources.sources} if sources else None
         rules = load_rules(settings.rules, ids)
+    except ConfigNotFound as e:
+        name = "sources" if e.path == settings.sources else "rules"
+        origin = settings.sources_origin if name == "sources" else settings.rules_origin
+        raise ConfigMissing(f"{e} — {not_found_hint(name, origin)}") from None
     except ConfigError as e:
         raise ConfigProblem(str(e)) from None
     return sources, rules
@@ -54,7 +74,29 @@ def _duration(value: str | None) -> Any:
         raise click.BadParameter(str(e)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The top-level group: a reader that stops early (`monitor items | head`) is a normal end."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _stdout_to_devnull()
+            ctx.exit(0)
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null so the final flush at exit cannot raise BrokenPipeError again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # not a real file (a test runner's buffer)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="MONITOR_DB", help="SQLite file (env MONITOR_DB, default ./monitor.db).")
 @click.option("--sources", "sources_path", envvar="MONITOR_SOURCES",
               help="sources.yaml (env MONITOR_SOURCES, default ./sources.yaml).")  # fmt: skip
@@ -74,6 +116,10 @@ def main(ctx: click.Context, db: str | None, sources_path: str | None,
     from monitor import logs
 
     logs.setup("INFO" if verbose else None, log_format)
+    # a value click took from MONITOR_* is left to Settings, which then knows (and says) where it came from
+    from_env = click.core.ParameterSource.ENVIRONMENT
+    sources_path = None if ctx.get_parameter_source("sources_path") == from_env else sources_path
+    rules_path = None if ctx.get_parameter_source("rules_path") == from_env else rules_path
     ctx.obj = Settings.from_env(db, sources_path, rules_path)
 
 
@@ -168,26 +214,29 @@ def rules_check(ctx: click.Context) -> None:
 
     Example: monitor --rules rules/ rules check
     """
-    settings = _settings(ctx)
-    need_sources = settings.sources.exists() or "MONITOR_SOURCES" in os.environ
-    sources, ruleset = _load(settings, need_sources=need_sources)
+    from monitor.rules import missing_examples
+
+    sources, ruleset = _load(_settings(ctx))
     matcher = Matcher(ruleset)
     count, failures = check_examples(matcher)
-    for failure in failures:
-        click.echo(f"FAIL {failure}", err=True)
+    lacking = missing_examples(matcher)
+    for problem in [*map(str, failures), *lacking]:
+        click.echo(f"FAIL {problem}", err=True)
     n_rules = len(matcher.rules)
     n_sources = len(sources.sources) if sources else 0
-    summary = (
-        f"{len(ruleset.topics)} topics, {n_rules} rules, {n_sources} sources; "
-        f"{count - len(failures)}/{count} examples pass"
-    )
+    passed, n_topics = count - len(failures), len(ruleset.topics)
+    korean = f"주제 {n_topics}개 · 규칙 {n_rules}개 · 소스 {n_sources}개 · 예시 {passed}/{count} 통과"
+    english = f"{n_topics} topics, {n_rules} rules, {n_sources} sources; {passed}/{count} examples pass"
+    if lacking:
+        korean += f" · 예시가 모자란 규칙 {len(lacking)}개"
+        english += f"; {len(lacking)} rules lack examples"
     if sources is not None:
         _echo_schedules(sources)
         _check_korean_addresses(sources)
-    if failures:
-        click.echo(f"{summary}. 실패한 예시를 확인하세요.", err=True)
+    if failures or lacking:
+        click.echo(f"{korean} ({english}). 위의 FAIL 줄을 확인하세요.", err=True)
         ctx.exit(1)
-    click.echo(f"OK: {summary}")
+    click.echo(f"OK: {korean} ({english})")
 
 
 def _check_korean_addresses(sources: SourcesFile) -> None:
@@ -392,6 +441,7 @@ def items(ctx: click.Context, topic: str | None, since: str | None, flagged: boo
     """
     from monitor.store import Store
 
+    names = {} if as_json else _source_names(_settings(ctx))
     store = Store(_settings(ctx).db)
     try:
         rows = store.items(topic=topic, since=_duration(since), flagged=flagged, source=source,
@@ -413,14 +463,14 @@ def items(ctx: click.Context, topic: str | None, since: str | None, flagged: boo
             })  # fmt: skip
             continue
         date = (it["published_at"] or it["first_seen_at"] or "")[:10]
-        click.echo(f"{date} [{it['source']}] {it['title']}")
+        click.echo(f"{date} [{names.get(it['source'], it['source'])}] {it['title']}")
         if it["url"]:
             click.echo(f"    {it['url']}")
         for m in it["matches"]:
             terms = ", ".join(m["terms"])
             click.echo(f"    └ {m['topic']} · {m['rule']} · {m['field']}: {terms} · “{m['snippet']}”")
     if not as_json:
-        click.echo(f"{len(rows)} items")
+        click.echo(f"항목 {len(rows)}건 ({len(rows)} items)")
 
 
 @main.command()
@@ -474,6 +524,21 @@ def _event_detail(type_: str, detail: dict[str, Any]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in detail.items() if v not in (None, "", {}, []))
 
 
+def _source_names(settings: Settings) -> dict[str, str]:
+    """Source id → Korean name from the sources file in use; {} (ids are shown) when it does not load."""
+    try:
+        return {s.id: s.name for s in load_sources(settings.sources).sources}
+    except ConfigError:
+        return {}
+
+
+NEVER_RUN = "아직 수집 안 함"
+# a source's last status (runs.status) in the words `monitor sources` shows
+STATUS_WORDS = {
+    "ok": "정상", "not_modified": "정상 (변경 없음)", "failed": "실패", "blocked": "막힘 robots.txt",
+}  # fmt: skip
+
+
 def _kind_warnings(source: Any) -> list[str]:
     """What a source's kind warns about before polling (a missing API key …)."""
     from monitor.sources import KINDS
@@ -504,6 +569,7 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
             last_runs = store.last_runs()
         finally:
             store.close()
+    header_done = False
     for s in sources.sources:
         st, run = states.get(s.id, {}), last_runs.get(s.id, {})
         row = {
@@ -519,10 +585,15 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
         if as_json:
             _echo_json(row)
             continue
-        status = row["status"] or ("disabled" if not s.enabled else "never run")
-        fails = f" 연속 실패 {row['consecutive_failures']}회" if row["consecutive_failures"] else ""
-        last = (row["last_run_at"] or "-")[:16]
-        click.echo(f"{pad(s.id, 24)} {pad(s.name, 26)} {pad(status, 12)} {last}{fails}")
+        status = STATUS_WORDS.get(row["status"] or "", row["status"])
+        status = status or ("꺼짐" if not s.enabled else NEVER_RUN)
+        fails = f"{row['consecutive_failures']}회" if row["consecutive_failures"] else "-"
+        last = (row["last_run_at"] or "-")[:16].replace("T", " ")
+        if not header_done:
+            heading = f"{pad('id', 24)} {pad('이름', 26)} {pad('상태', 16)} {pad('마지막 수집', 16)}"
+            click.echo(f"{heading} 연속 실패")
+            header_done = True
+        click.echo(f"{pad(s.id, 24)} {pad(s.name, 26)} {pad(status, 16)} {pad(last, 16)} {fails}")
         if row["last_error"]:
             click.echo(f"    오류: {row['last_error']}")
         for warning in row["warnings"]:
@@ -534,20 +605,24 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
 
 @main.command()
 @click.option("--db", "demo_db", type=click.Path(dir_okay=False, path_type=Path),
-              help="SQLite file for the demo (default: a new temporary file).")  # fmt: skip
+              help="데모용 SQLite 파일 (기본: 새 임시 파일). 다시 쓰면 두 번째 실행이 됩니다.")  # fmt: skip
 @click.pass_context
 def demo(ctx: click.Context, demo_db: Path | None) -> None:
-    """Run the whole pipeline offline on bundled sample data and show the daily digest.
+    """내장 샘플 데이터로 전체 흐름을 오프라인으로 시연하고 일일 다이제스트를 보여 줍니다.
 
-    Serves sample data in the real formats on 127.0.0.1, polls it with the shipped rules into
-    a fresh SQLite file and prints the daily digest (also to Slack when SLACK_* is set), with
-    the reason each item was flagged. Needs no keys or network.
+    Runs the whole pipeline offline on bundled sample data and shows the daily digest.
+    실제 형식의 샘플(국회 의안·입법예고, 정부 입법예고, 고용노동부 공지, 부처 보도자료 RSS)을
+    이 컴퓨터 안의 데모 서버(127.0.0.1)에서 받아 규칙으로 거르고, 일일 다이제스트를 화면에
+    (SLACK_* 가 설정돼 있으면 Slack 으로도) 보냅니다. 링크는 실제 사이트 주소이고, 키나 인터넷이
+    필요 없습니다. 데모의 소스 설정은 DB 옆(demo.sources.yaml)에 남아, 같은 DB 에 대한
+    sources·items·status 명령이 데모의 소스를 보여 줍니다.
 
-    Example: monitor demo
+    Example: monitor demo --db demo.db
     """
     import tempfile
 
-    from monitor.demo import serve_demo, write_demo_sources
+    from monitor.defaults import demo_sources_path
+    from monitor.demo import demo_session, serve_demo, summary_lines, write_demo_sources
     from monitor.http import HttpClient
     from monitor.ingest import poll_sources
     from monitor.jobs import Job, daily_digests, send_all
@@ -556,31 +631,89 @@ def demo(ctx: click.Context, demo_db: Path | None) -> None:
 
     settings = _settings(ctx)
     _, ruleset = _load(settings, need_sources=False)
-    workdir = Path(tempfile.mkdtemp(prefix="policy-monitor-demo-"))
-    db_path = demo_db or workdir / "demo.db"
+    db_path = demo_db or Path(tempfile.mkdtemp(prefix="policy-monitor-demo-")) / "demo.db"
+    own_sources = demo_sources_path(db_path)
+    if db_path.exists() and not own_sources.exists():
+        raise click.UsageError(
+            f"{db_path} 는 데모 DB 가 아닙니다 (옆에 {own_sources.name} 가 없음). 운영 DB 를 덮어쓰지 "
+            f"않도록 다른 파일 이름을 쓰세요 (not a demo DB; choose another --db)"
+        )
+    again = db_path.exists()
+    sources = load_sources(write_demo_sources(own_sources))
+    # the demo server answers at once: no spacing or back-off (the file keeps the polite defaults)
+    http = sources.http.model_copy(update={"host_spacing": 0, "retries": 1, "backoff": 0.1})
     with serve_demo() as base_url:
-        sources = load_sources(write_demo_sources(base_url, workdir / "sources.yaml"))
         store = Store(db_path)
         try:
-            outcomes = poll_sources(sources.sources, store, HttpClient(sources.http), Matcher(ruleset))
-            click.echo("정책 모니터 데모: 내장 샘플 데이터를 127.0.0.1에서 받아 기본 규칙으로 걸렀습니다.")
+            client = HttpClient(http, session=demo_session(base_url))
+            outcomes = poll_sources(sources.sources, store, client, Matcher(ruleset))
+            click.echo(
+                "정책 모니터 데모: 내장 샘플 데이터(실제 응답 형식)를 이 컴퓨터 안의 데모 서버(127.0.0.1)"
+                "에서 받아 규칙으로 걸렀습니다. 링크는 실제 사이트 주소입니다."
+            )
             for o in outcomes:
                 state = "정상" if not o.failed else f"실패 ({o.error})"
-                click.echo(f"  - {o.name}: {state}, 수집 {o.fetched}건, 관련 {o.flagged}건")
+                click.echo(
+                    f"  - {o.name}: {state} · 받은 항목 {o.fetched}건 · 새 항목 {o.new}건"
+                    f"{f' · 바뀐 항목 {o.updated}건' if o.updated else ''} · 관련 {o.flagged}건"
+                )
             click.echo("")
             job = Job(store, sources, ruleset, now().date())
             digests = daily_digests(job)
+            if again:
+                click.echo(
+                    f"같은 DB 로 다시 실행했습니다: 새로 저장한 항목 {sum(o.new for o in outcomes)}건, "
+                    f"바뀐 항목 {sum(o.updated for o in outcomes)}건. "
+                    + (
+                        "아래 다이제스트는 아직 보내지 않은 항목의 미리 보기입니다 (화면 출력은 보낸 것으로 "
+                        "기록하지 않습니다)."
+                        if digests
+                        else "보낼 다이제스트가 없습니다 (새 항목이 없고 앞의 다이제스트는 이미 보냈습니다)."
+                    )
+                )
+                click.echo("")
             _report(send_all(job, digests))
-            total, flagged = store.counts()["items"], len(store.items(flagged=True))
+            stored, flagged = store.counts()["items"], len(store.items(flagged=True))
         finally:
             store.close()
-    failed = sum(o.failed for o in outcomes)
-    click.echo(
-        f"요약: 소스 {len(outcomes)}개 (실패 {failed}), 항목 {total}건 저장, 관련 항목 {flagged}건, "
-        f"다이제스트 {len(digests)}건 · DB: {db_path}"
-    )
-    if failed:
+    for line in summary_lines(outcomes, digests, stored, flagged):
+        click.echo(line)
+    db_arg = shlex.quote(str(db_path))
+    click.echo(f"DB: {db_path} · 이어서 보기: monitor --db {db_arg} sources (또는 items --flagged, status)")
+    if any(o.failed for o in outcomes):
         ctx.exit(1)
+
+
+@main.command()
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="이미 있는 파일도 덮어씁니다 (overwrite existing files).")
+def init(folder: Path, force: bool) -> None:
+    """고쳐 쓸 수 있는 sources.yaml 과 rules/ 를 FOLDER(기본: 지금 폴더)에 만듭니다.
+
+    Writes editable copies of the shipped sources.yaml and rules/*.yaml into FOLDER. 그 폴더에서
+    실행하는 명령은 이 파일들을 씁니다 (다른 폴더에서는 --sources, --rules 로 지정). 이미 있는
+    파일은 --force 없이는 덮어쓰지 않습니다.
+
+    Example: monitor init staff
+    """
+    from monitor.defaults import init as write_copies
+
+    try:
+        written = write_copies(folder, force=force)
+    except FileExistsError as e:
+        raise click.UsageError(
+            f"이미 있는 파일은 덮어쓰지 않습니다: {e} (덮어쓰려면 --force; files exist, use --force)"
+        ) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(f"설치된 기본 설정을 찾지 못했습니다: {e} (no shipped defaults)") from None
+    rules = [p for p in written if p.parent.name == "rules"]
+    click.echo(f"만들었습니다: {folder / 'sources.yaml'}, {folder / 'rules'}/ (규칙 파일 {len(rules)}개)")
+    where = shlex.quote(str(folder))
+    click.echo(
+        f"확인: monitor --rules {shlex.quote(str(folder / 'rules'))} "
+        f"--sources {shlex.quote(str(folder / 'sources.yaml'))} rules check"
+        + (f"  (또는 cd {where} && monitor rules check)" if str(folder) != "." else "")
+    )
 
 
 # --- digests and deliveries -------------------------------------------------------------------
@@ -846,7 +979,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             mark = "아직 수집 안 함" if h.never_run else mark
 
             extra = f" · 연속 실패 {h.failures}회" if h.failures else ""
-            click.echo(f"  {pad(h.id, 24)} {pad(mark, 14)}{extra}")
+            click.echo(f"  {pad(h.id, 24)} {pad(mark, 16)}{extra}")
             if h.error:
                 click.echo(f"      오류: {h.error}")
         for d in digests:

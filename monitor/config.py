@@ -22,10 +22,12 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, ConfigNotFound
 from monitor.text import normalize, parse_duration
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# rule ids as the README promises: lower-case letters and digits joined by single '-'
+RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 Priority = Literal["normal", "high", "urgent"]
 
 
@@ -37,18 +39,31 @@ class Settings:
     sources: Path
     rules: Path
     tz: str = "Asia/Seoul"
+    # how sources/rules were chosen (monitor.defaults: option, env, cwd, demo, shipped)
+    sources_origin: str = "option"
+    rules_origin: str = "option"
 
     @classmethod
     def from_env(
         cls, db: str | None = None, sources: str | None = None, rules: str | None = None
     ) -> Settings:
-        """Build settings: explicit arguments win over MONITOR_* variables over defaults."""
+        """Build settings: explicit arguments win over MONITOR_* variables over defaults.
+
+        The defaults are ./sources.yaml and ./rules when they exist, else the copies shipped with
+        the package (a demo DB's own sources come first; see monitor.defaults.choose).
+        """
+        from monitor.defaults import choose
+
         env = os.environ
+        db_path = Path(db or env.get("MONITOR_DB") or "./monitor.db")
+        chosen_sources, chosen_rules = choose("sources", sources, db_path), choose("rules", rules)
         return cls(
-            db=Path(db or env.get("MONITOR_DB") or "./monitor.db"),
-            sources=Path(sources or env.get("MONITOR_SOURCES") or "./sources.yaml"),
-            rules=Path(rules or env.get("MONITOR_RULES") or "./rules"),
+            db=db_path,
+            sources=chosen_sources.path,
+            rules=chosen_rules.path,
             tz=env.get("MONITOR_TZ") or "Asia/Seoul",
+            sources_origin=chosen_sources.origin,
+            rules_origin=chosen_rules.origin,
         )
 
 
@@ -316,18 +331,20 @@ def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
     loc = [str(p) for p in err["loc"]]
     # ("any", 0) reads as "any item 1": staff count from one and do not know dotted paths
     field = " ".join(f"item {p + 1}" if isinstance(p, int) else str(p) for p in err["loc"])
+    # a model-level check has no field: no "source 'x': : …" with an empty field in between
+    at = f"{field}: " if field else ""
     if kind == "extra_forbidden":
         return f"unknown key '{loc[-1]}'{_did_you_mean(loc[-1], model)}"
     if kind == "missing":
         return f"missing required key '{field}'"
     if kind in ("string_type", "string_sub_type"):
-        return f'{field}: must be text, got {err["input"]!r} (put it in quotes, e.g. "yes", "2026")'
+        return f'{at}must be text, got {err["input"]!r} (put it in quotes, e.g. "yes", "2026")'
     if kind == "literal_error":
-        return f"{field}: {err['input']!r} is not allowed; {err['msg'].lower()}"
+        return f"{at}{err['input']!r} is not allowed; {err['msg'].lower()}"
     if kind == "too_short":
-        return f"{field}: must not be empty"
+        return f"{at}must not be empty"
     msg = err["msg"].removeprefix("Value error, ")
-    return f"{field}: {msg}"
+    return f"{at}{msg}"
 
 
 def _entry_messages(
@@ -362,20 +379,67 @@ def _entry_messages(
 
 
 def _read_yaml(path: Path) -> Any:
+    """Parse one YAML file; every failure is a ConfigError naming the file (and line, with a hint)."""
     where = display_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
-        raise ConfigError(f"{where}: file not found") from e
+        raise ConfigNotFound(f"{where}: 파일이 없습니다 (file not found)", path) from e
+    except IsADirectoryError as e:
+        raise ConfigError(f"{where}: 파일이 아니라 폴더입니다 (a folder, not a file)") from e
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{where}: not UTF-8 text; save the file as UTF-8") from e
+        raise ConfigError(f"{where}: UTF-8 글자가 아닙니다. UTF-8 로 저장하세요 (not UTF-8 text)") from e
     try:
-        return yaml.safe_load(text)
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark else ""
         problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(f"{where}: {line}YAML syntax error: {problem}") from e
+        hint = yaml_hint(e, text)
+        raise ConfigError(
+            f"{where}: {line}YAML 문법 오류 (YAML syntax error): {problem}" + (f" — {hint}" if hint else "")
+        ) from e
+    if doc is None:
+        but = " but for comments" if text.strip() else ""
+        raise ConfigError(f"{where}: 파일이 비어 있습니다 (the file is empty{but})")
+    return doc
+
+
+def yaml_hint(error: yaml.YAMLError, text: str) -> str:
+    """A Korean hint for the usual causes of a YAML syntax error: a tab, an unclosed bracket or
+    quote (naming the line where it opened), indentation, an unquoted ': ' in a value."""
+    context = str(getattr(error, "context", None) or "")
+    problem = str(getattr(error, "problem", None) or "")
+    opened = getattr(error, "context_mark", None)
+    at = getattr(error, "problem_mark", None)
+    opened_line = f"{opened.line + 1}번째 줄" if opened is not None else "앞"
+    lines = text.splitlines()
+    bad_line = lines[at.line] if at is not None and at.line < len(lines) else ""
+    if "'\\t'" in problem or "tab" in problem or "\t" in bad_line:
+        return "탭 문자가 있습니다: 들여쓰기는 스페이스로만 하세요 (a tab; indent with spaces)"
+    for kind, (left, right) in {"flow sequence": ("[", "]"), "flow mapping": ("{", "}")}.items():
+        if kind in context:
+            return (
+                f"{opened_line}에서 연 '{left}' 를 '{right}' 로 닫지 않았습니다 "
+                f"(unclosed '{left}' opened on line {opened.line + 1 if opened else '?'})"
+            )
+    if "quoted scalar" in context:
+        return (
+            f"{opened_line}에서 연 따옴표를 닫지 않았습니다 "
+            f"(unclosed quote opened on line {opened.line + 1 if opened else '?'})"
+        )
+    if "mapping values are not allowed" in problem:
+        return (
+            "값 안에 ': ' 가 있으면 그 값을 따옴표로 감싸세요 (예: - \"사회투자: 펀드 공모\"), "
+            "아니면 들여쓰기를 확인하세요 (quote a value that contains ': ')"
+        )
+    if "block" in context or "block" in problem or "expected key" in problem:
+        where = f"{at.line + 1}번째 줄" if at is not None else "이 줄"
+        return (
+            f"{where}의 들여쓰기를 확인하세요: 같은 수준의 키는 위아래 줄과 같은 칸에서 시작하고, "
+            "목록은 '- ' 로 시작합니다 (check the indentation)"
+        )
+    return ""
 
 
 # --- sources ----------------------------------------------------------------------------------
@@ -438,9 +502,11 @@ def load_rules(path: Path, source_ids: set[str] | None = None) -> RuleSet:
     """Load and validate every rules/*.yaml file (or one file)."""
     files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
     if not path.exists():
-        raise ConfigError(f"{display_path(path)}: rules folder not found")
+        raise ConfigNotFound(f"{display_path(path)}: 규칙 폴더가 없습니다 (rules folder not found)", path)
     if not files:
-        raise ConfigError(f"{display_path(path)}: no rule files (*.yaml) found")
+        raise ConfigNotFound(
+            f"{display_path(path)}: 규칙 파일(*.yaml)이 없습니다 (no rule files (*.yaml) found)", path
+        )
     topics: list[TopicFile] = []
     where_of: dict[str, Path] = {}
     msgs: list[str] = []
@@ -491,6 +557,11 @@ def _check_topic(
         if rule.id in rule_home:
             msgs.append(f"{label}: duplicate rule id (also in {rule_home[rule.id]})")
         rule_home[rule.id] = where
+        if not RULE_ID.match(rule.id):
+            msgs.append(
+                f"{label}: id: 규칙 id 는 영문 소문자·숫자와 '-' 로만 씁니다, 예: 'coop-basic-act' "
+                "(a rule id is lower-case letters and digits joined by '-')"
+            )
         if rule.any is None and not rule.regex:
             msgs.append(f"{label}: any: missing; a rule needs 'any:' terms or a 'regex:'")
         msgs += _check_terms(label, "any", rule.any)

@@ -39,3 +39,11 @@ class ApiError(FetchError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
+
+
+class ConfigNotFound(ConfigError):
+    """A config file or folder does not exist; `path` is where we looked."""
+
+    def __init__(self, message: str, path: object) -> None:
+        super().__init__(message)
+        self.path = path

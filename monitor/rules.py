@@ -330,8 +330,12 @@ class ExampleFailure:
     expected: bool
 
     def __str__(self) -> str:
-        want = "should match but did not" if self.expected else "should not match but did"
-        return f"{self.file}: rule '{self.rule}': example “{self.example}” {want}"
+        want = (
+            "걸려야 하는데 안 걸렸습니다 (should match but did not)"
+            if self.expected
+            else "걸리면 안 되는데 걸렸습니다 (should not match but did)"
+        )
+        return f"{self.file}: rule '{self.rule}': 예시 example “{self.example}” {want}"
 
 
 def check_examples(matcher: Matcher) -> tuple[int, list[ExampleFailure]]:
@@ -351,3 +355,24 @@ def check_examples(matcher: Matcher) -> tuple[int, list[ExampleFailure]]:
             if fired != expected:
                 failures.append(ExampleFailure(file, rule.config.id, text, expected))
     return count, failures
+
+
+def missing_examples(matcher: Matcher) -> list[str]:
+    """Rules lacking a `match` or a `no_match` example (the README asks every rule for both).
+
+    One line per rule, naming the file, the rule and the missing kind; `monitor rules check`
+    reports them as failures.
+    """
+    lines = []
+    for rule in matcher.rules:
+        file = str(matcher.ruleset.files.get(rule.topic, rule.topic))
+        examples = rule.config.examples
+        given = {"match": examples.match, "no_match": examples.no_match}
+        missing = [name for name, texts in given.items() if not texts]
+        if missing:
+            what = " 와 ".join(f"'{m}'" for m in missing)
+            lines.append(
+                f"{file}: rule '{rule.config.id}': examples: {what} 예시가 없습니다. 걸려야 하는 예(match)와 "
+                f"걸리면 안 되는 예(no_match)를 하나 이상씩 넣으세요 (missing {', '.join(missing)} examples)"
+            )
+    return lines

@@ -162,7 +162,8 @@ def test_examples_are_checked() -> None:
     count, failures = check_examples(m)
     assert count == 3
     assert [str(f) for f in failures] == [
-        "rules/cooperatives.yaml: rule 'bad': example “노동조합” should match but did not"
+        "rules/cooperatives.yaml: rule 'bad': 예시 example “노동조합” "
+        "걸려야 하는데 안 걸렸습니다 (should match but did not)"
     ]
 
 

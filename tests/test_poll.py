@@ -250,14 +250,17 @@ def test_rules_test_on_stored_items(server: HTTPServer, write_sources: Callable[
 
 def test_rules_check_runs_examples(cli: Cli, workdir: Path) -> None:
     ok = cli("rules", "check", ok=True)
-    assert "OK: 2 topics, 3 rules" in ok.output and "6/6 examples pass" in ok.output
+    assert "OK: 주제 2개 · 규칙 3개" in ok.output and "예시 6/6 통과" in ok.output
+    assert "(2 topics, 3 rules" in ok.output and "6/6 examples pass" in ok.output
     path = workdir / "rules" / "community-enterprise.yaml"
     path.write_text(
         path.read_text(encoding="utf-8").replace("신규 마을기업 선정", "마을 공동체 선정"), encoding="utf-8"
     )
     bad = cli("rules", "check")
     assert bad.exit_code == 1
-    assert "rule 'village-enterprise': example “마을 공동체 선정” should match but did not" in bad.output
+    assert "rule 'village-enterprise': 예시 example “마을 공동체 선정” 걸려야 하는데 안 걸렸습니다" in (
+        bad.output
+    )
 
 
 def test_every_command_documents_itself_with_an_example(cli: Cli) -> None:
