@@ -13,7 +13,7 @@ from monitor.rules import Matcher, check_examples, topics_of
 
 ROOT = Path(__file__).parents[1]
 RULES = ROOT / "rules"
-DEV_SET = Path(__file__).parents[2] / "shared" / "eval" / "relevance-dev.jsonl"
+DEV_SET = Path(__file__).parent / "data" / "relevance-dev.jsonl"  # a copy of ../shared/eval/'s
 TOPICS = {
     "social-economy",
     "cooperatives",
@@ -72,8 +72,6 @@ def test_the_three_basic_acts_are_urgent(matcher: Matcher) -> None:
 
 
 def test_dev_set_meets_the_target(matcher: Matcher) -> None:
-    if not DEV_SET.exists():
-        pytest.skip(f"labeled dev set not found at {DEV_SET} (it lives in ../shared/eval/)")
     entries = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
     result = evaluate(entries, matcher)
     report = json.dumps(result.to_dict(), ensure_ascii=False, indent=1)
