@@ -52,7 +52,7 @@ def test_exec_form_cmd_and_health_check_use_the_cli() -> None:
 
 def test_the_install_step_is_the_readme_install_and_the_package_carries_its_data(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "pip install -q -e ." in readme.splitlines()[3] or "pip install -q -e ." in readme[:400]
+    assert "pip install -q . " in readme.splitlines()[3]  # a real (not editable) install, as here
     assert any("pip install --no-cache-dir ." in a for i, a in instructions() if i == "RUN")
     # what `pip install .` installs: build the wheel and look inside
     done = subprocess.run(
@@ -63,5 +63,9 @@ def test_the_install_step_is_the_readme_install_and_the_package_carries_its_data
     (wheel,) = tmp_path.glob("policy_monitor-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "monitor/demo_data/assembly_TVBPMBILL11.json" in names and "monitor/cli.py" in names
+    # the shipped defaults: the repository's sources.yaml and every rules/*.yaml
+    assert "monitor/shipped/sources.yaml" in names
+    rules = sorted(p.name for p in (ROOT / "rules").glob("*.yaml"))
+    assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("monitor/shipped/rules/")) == rules
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "monitor = monitor.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
