@@ -196,3 +196,46 @@ def test_settings_from_env_with_overrides(monkeypatch: pytest.MonkeyPatch) -> No
     s = Settings.from_env(rules="my-rules")
     assert str(s.db) == "/data/m.db" and str(s.rules) == "my-rules" and str(s.sources) == "sources.yaml"
     assert Settings.from_env(db="x.db").db == Path("x.db")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "hint"),
+    [
+        ("topic: a\nlabel: b\nrules:\n  - id: x\n    any: [협동조합 기본법, 사회적\n    priority: urgent\n",
+         "line 6", "5번째 줄에서 연 '[' 를 ']' 로 닫지 않았습니다"),
+        ("topic: a\nrules:\n  - id: x\n    examples: {match: [a]\n    priority: high\n",
+         "line 5", "4번째 줄에서 연 '{' 를 '}' 로 닫지 않았습니다"),
+        ("topic: a\nlabel: \"협동조합\nrules: []\n", "line 4", "2번째 줄에서 연 따옴표를 닫지 않았습니다"),
+        ("topic: a\nrules:\n\t- id: x\n", "line 3", "탭 문자가 있습니다: 들여쓰기는 스페이스로만 하세요"),
+        ("topic: a\nrules:\n  - id: x\n    any: [a]\n   priority: high\n", "line 5",
+         "5번째 줄의 들여쓰기를 확인하세요"),
+        ("topic: a\nrules:\n  - id: x\n    any: a: b\n", "line 4",
+         "값 안에 ': ' 가 있으면 그 값을 따옴표로 감싸세요"),
+    ],
+)  # fmt: skip
+def test_yaml_syntax_errors_hint_at_the_usual_cause(tmp_path: Path, text: str, line: str, hint: str) -> None:
+    msg = error_of(load_rules, rules_dir(tmp_path, text))
+    assert f"rules/cooperatives.yaml: {line}: YAML 문법 오류 (YAML syntax error): " in msg, msg
+    assert f" — {hint}" in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize(("text", "words"), [("", "the file is empty)"), ("# 메모\n\n", "but for comments")])
+def test_an_empty_file_says_it_is_empty(tmp_path: Path, text: str, words: str) -> None:
+    as_rules = error_of(load_rules, rules_dir(tmp_path, text))
+    for msg in (as_rules, error_of(load_sources, write(tmp_path / "s.yaml", text))):
+        assert "파일이 비어 있습니다" in msg and words in msg
+
+
+@pytest.mark.parametrize("rule_id", ["Coop-Act", "coop_act", "협동조합", "coop--act", "-coop", "coop act"])
+def test_rule_ids_are_lower_case_words_joined_by_dashes(tmp_path: Path, rule_id: str) -> None:
+    msg = error_of(load_rules, rules_dir(tmp_path, RULE.replace("id: coop-basic-act", f"id: '{rule_id}'")))
+    assert f"rule '{rule_id}': id: 규칙 id 는 영문 소문자·숫자와 '-' 로만 씁니다" in msg
+
+
+def test_a_model_level_error_has_no_empty_field_name(tmp_path: Path) -> None:
+    board = (
+        "  - id: a\n    kind: html_board\n    name: a\n    url: https://a.kr/\n    row: tr\n    title: a\n"
+        "    detail_url: 'https://a.kr/{id}'\n"
+    )
+    msg = error_of(load_sources, write(tmp_path / "s.yaml", "sources:\n" + board))
+    assert "source 'a': detail_url needs id_regex" in msg and ": :" not in msg
