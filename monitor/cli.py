@@ -71,11 +71,36 @@ def _duration(value: str | None) -> Any:
     try:
         return parse_duration(value)
     except ValueError as e:
-        raise click.BadParameter(str(e)) from None
+        raise click.BadParameter(f"기간은 30m, 6h, 7d 처럼 씁니다 ({e})") from None
+
+
+HELP_OPTION = "이 도움말을 보여 주고 끝냅니다 (show this help and exit)."
+
+
+class _Command(click.Command):
+    """A command whose -h/--help option speaks Korean first."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION
+        return option
 
 
 class _Main(click.Group):
-    """The top-level group: a reader that stops early (`monitor items | head`) is a normal end."""
+    """The top-level group: a reader that stops early (`monitor items | head`) is a normal end.
+
+    Its commands and groups (the same class) get the Korean -h/--help text.
+    """
+
+    command_class = _Command
+    group_class = type
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION
+        return option
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -97,21 +122,30 @@ def _stdout_to_devnull() -> None:
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="MONITOR_DB", help="SQLite file (env MONITOR_DB, default ./monitor.db).")
+@click.option("--db", envvar="MONITOR_DB",
+              help="SQLite 파일 (환경 변수 MONITOR_DB, 기본 ./monitor.db; the SQLite file).")  # fmt: skip
 @click.option("--sources", "sources_path", envvar="MONITOR_SOURCES",
-              help="sources.yaml (env MONITOR_SOURCES, default ./sources.yaml).")  # fmt: skip
+              help="소스 설정 파일 (환경 변수 MONITOR_SOURCES; 기본 ./sources.yaml, 없으면 "
+                   "설치된 기본 설정).")  # fmt: skip
 @click.option("--rules", "rules_path", envvar="MONITOR_RULES",
-              help="rules folder or file (env MONITOR_RULES, default ./rules).")  # fmt: skip
-@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+              help="규칙 폴더나 파일 (환경 변수 MONITOR_RULES; 기본 ./rules, 없으면 "
+                   "설치된 기본 규칙).")  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="진행 상황을 stderr 에 기록합니다 (log progress).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Log lines as text or JSON (level from MONITOR_LOG_LEVEL).")  # fmt: skip
-@click.version_option(package_name="policy-monitor")
+              help="로그 형식: text 또는 json (수준은 MONITOR_LOG_LEVEL).")  # fmt: skip
+@click.version_option(package_name="policy-monitor", help="버전을 보여 주고 끝냅니다 (show the version).")
 @click.pass_context
 def main(ctx: click.Context, db: str | None, sources_path: str | None,
          rules_path: str | None, verbose: bool, log_format: str) -> None:  # fmt: skip
-    """Watch Korean legislation and policy sources and flag what matters.
+    """국회·정부의 법안, 입법예고, 보도자료를 모아 규칙에 걸리는 것을 알려 줍니다.
 
-    Example: monitor poll
+    Watch Korean legislation and policy sources and flag what matters.
+
+    설정은 --sources/--rules, 환경 변수 MONITOR_SOURCES/MONITOR_RULES, 지금 폴더의
+    ./sources.yaml·./rules, 함께 설치된 기본 설정 순서로 찾습니다. 처음이라면 monitor demo,
+    고쳐 쓸 설정은 monitor init 으로 만듭니다. 명령마다 --help 로 설명과 예시를 봅니다.
+
+    Example: monitor demo
     """
     from monitor import logs
 
@@ -128,14 +162,16 @@ def main(ctx: click.Context, db: str | None, sources_path: str | None,
 
 @main.command()
 @click.argument("source_ids", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
-@click.option("--all", "include_disabled", is_flag=True, help="Also poll disabled sources.")
+@click.option("--json", "as_json", is_flag=True, help="소스마다 JSON 한 줄 (one JSON object per source).")
+@click.option("--all", "include_disabled", is_flag=True, help="꺼진 소스도 수집합니다 (also disabled ones).")
 @click.pass_context
 def poll(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool,
          include_disabled: bool) -> None:  # fmt: skip
-    """Poll sources now and store what is new (all enabled sources by default).
+    """소스를 지금 수집해 새 항목을 저장합니다 (기본: 켜진 소스 모두).
 
-    Exits non-zero if any source failed; the other sources still run.
+    Poll sources now and store what is new (all enabled sources by default).
+
+    실패한 소스가 있으면 종료 코드 1이고, 나머지 소스는 그대로 수집합니다.
 
     Example: monitor poll mois-press moel-notice
     """
@@ -149,7 +185,9 @@ def poll(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool,
     known = {s.id: s for s in sources.sources}
     unknown = [s for s in source_ids if s not in known]
     if unknown:
-        raise click.BadParameter(f"unknown source id(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        raise click.BadParameter(
+            f"없는 소스 id: {', '.join(unknown)} (unknown source id); 있는 id: {', '.join(known)}"
+        )
     chosen = [known[s] for s in source_ids] if source_ids else [
         s for s in sources.sources if s.enabled or include_disabled
     ]  # fmt: skip
@@ -201,7 +239,9 @@ def _alerts_after_poll(store: Any, sources: SourcesFile, rules: RuleSet) -> list
 
 @main.group()
 def rules() -> None:
-    """Check and try the watch rules in rules/*.yaml.
+    """rules/*.yaml 의 규칙을 검사하고 시험합니다.
+
+    Check and try the watch rules in rules/*.yaml.
 
     Example: monitor rules check
     """
@@ -210,7 +250,12 @@ def rules() -> None:
 @rules.command("check")
 @click.pass_context
 def rules_check(ctx: click.Context) -> None:
-    """Validate sources.yaml and rules/, then run every rule's examples.
+    """sources.yaml 과 rules/ 를 검사하고 모든 규칙의 예시를 돌려 봅니다.
+
+    Validate sources.yaml and rules/, then run every rule's examples.
+
+    규칙마다 match(걸려야 하는 예)와 no_match(걸리면 안 되는 예)가 하나 이상 있고 모두 기대대로
+    동작해야 통과합니다. 종료 코드: 0 통과, 1 예시 실패, 2 설정 오류.
 
     Example: monitor --rules rules/ rules check
     """
@@ -283,10 +328,12 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise click.ClickException(
-                    f"{display_path(path)}: line {number}: not valid JSON ({e.msg})"
+                    f"{display_path(path)}: line {number}: 올바른 JSON 이 아닙니다 (not valid JSON: {e.msg})"
                 ) from None
             if not isinstance(obj, dict):
-                raise click.ClickException(f"{display_path(path)}: line {number}: expected an object")
+                raise click.ClickException(
+                    f"{display_path(path)}: line {number}: {{…}} 객체여야 합니다 (expected an object)"
+                )
             obj.setdefault("id", f"line-{number}")
             yield obj
 
@@ -304,14 +351,16 @@ def _item_fields(obj: dict[str, Any]) -> dict[str, str]:
     "--input",
     "input_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSONL file: id, source, title, summary (optional body, committee, proposer).",
+    help="JSONL 파일: 한 줄에 id, source, title, summary (body, committee, proposer 는 있으면).",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per item, in input order.")
+@click.option("--json", "as_json", is_flag=True, help="항목마다 JSON 한 줄, 입력 순서대로.")
 @click.pass_context
 def rules_test(ctx: click.Context, input_path: Path | None, as_json: bool) -> None:
-    """Match items against the rules without writing anything.
+    """아무것도 저장하지 않고 항목을 규칙에 맞춰 봅니다.
 
-    Without --input, the stored items are matched against the current rules.
+    Match items against the rules without writing anything.
+
+    --input 이 없으면 DB 에 저장된 항목을 지금 규칙에 다시 맞춰 봅니다.
 
     Example: monitor rules test --input items.jsonl --json
     """
@@ -325,7 +374,8 @@ def rules_test(ctx: click.Context, input_path: Path | None, as_json: bool) -> No
 
         if not settings.db.exists():
             raise click.ClickException(
-                f"{settings.db}: no database yet; run 'monitor poll' first or pass --input FILE.jsonl"
+                f"{settings.db}: DB 가 아직 없습니다. 먼저 'monitor poll' 을 하거나 --input 파일.jsonl 을 "
+                "주세요 (no database yet)"
             )
         store = Store(settings.db)
         try:
@@ -355,20 +405,22 @@ def rules_test(ctx: click.Context, input_path: Path | None, as_json: bool) -> No
         for m in matches:
             click.echo(f"    └ {m.explain()}")
     if not as_json:
-        click.echo(f"{matched_count}/{len(entries)} matched")
+        click.echo(f"걸린 항목 {matched_count}/{len(entries)} ({matched_count}/{len(entries)} matched)")
 
 
 @rules.command("eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="One JSON object with the figures and every error.")
+@click.option("--json", "as_json", is_flag=True, help="성적과 모든 오류를 JSON 객체 하나로.")
 @click.pass_context
 def rules_eval(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Measure the rules on a labeled JSONL file: precision, recall, per-topic counts, every error.
+    """정답이 적힌 JSONL 파일로 규칙의 성적(정밀도, 재현율, 주제별 건수, 모든 오류)을 잽니다.
 
-    Each line: id, source, title, summary, relevant (true/false), topics (list of topic ids).
-    Every false positive and false negative is listed with the rule, term and field behind it.
+    Measure the rules on a labeled JSONL file: precision, recall, per-topic counts, every error.
 
-    Example: monitor rules eval ../shared/eval/relevance-dev.jsonl
+    한 줄에 id, source, title, summary, relevant (true/false), topics (주제 id 목록). 오탐과 누락마다
+    그 이유가 된 규칙·단어·칸을 보여 줍니다.
+
+    Example: monitor rules eval tests/data/relevance-dev.jsonl
     """
     from monitor.evaluate import LabelError, evaluate
 
@@ -426,16 +478,18 @@ def _echo_evaluation(result: Any, ruleset: RuleSet) -> None:
 
 
 @main.command()
-@click.option("--topic", help="Only items matched by this topic id.")
-@click.option("--since", help="Only items first seen within this period, e.g. 7d, 12h.")
-@click.option("--flagged", is_flag=True, help="Only items some rule matched.")
-@click.option("--source", help="Only items of this source id.")
-@click.option("--limit", type=int, default=None, help="At most this many items.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per item.")
+@click.option("--topic", help="이 주제 id 에 걸린 항목만 (예: cooperatives).")
+@click.option("--since", help="이 기간 안에 처음 본 항목만 (예: 7d, 12h).")
+@click.option("--flagged", is_flag=True, help="규칙에 걸린 항목만 (only flagged items).")
+@click.option("--source", help="이 소스 id 의 항목만 (예: mois-press).")
+@click.option("--limit", type=int, default=None, help="최대 이만큼만 (at most this many).")
+@click.option("--json", "as_json", is_flag=True, help="항목마다 JSON 한 줄 (one JSON object per item).")
 @click.pass_context
 def items(ctx: click.Context, topic: str | None, since: str | None, flagged: bool,
           source: str | None, limit: int | None, as_json: bool) -> None:  # fmt: skip
-    """List stored items, newest first, and why they were flagged.
+    """저장된 항목을 최신순으로, 규칙에 걸린 이유와 함께 보여 줍니다.
+
+    List stored items, newest first, and why they were flagged.
 
     Example: monitor items --topic cooperatives --since 7d
     """
@@ -474,15 +528,17 @@ def items(ctx: click.Context, topic: str | None, since: str | None, flagged: boo
 
 
 @main.command()
-@click.option("--since", help="Only events recorded within this period, e.g. 7d.")
+@click.option("--since", help="이 기간 안에 기록된 이벤트만 (예: 7d).")
 @click.option("--type", "type_", type=click.Choice(["new", "updated", "stage", "deadline"]),
-              help="Only events of this type.")  # fmt: skip
-@click.option("--source", help="Only events of this source id.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+              help="이 종류의 이벤트만 (new 새 항목, updated 수정, stage 단계, deadline 마감).")  # fmt: skip
+@click.option("--source", help="이 소스 id 의 이벤트만.")
+@click.option("--json", "as_json", is_flag=True, help="이벤트마다 JSON 한 줄 (one JSON object per event).")
 @click.pass_context
 def events(ctx: click.Context, since: str | None, type_: str | None, source: str | None,
            as_json: bool) -> None:  # fmt: skip
-    """List recorded events (new, updated, stage, deadline), oldest first.
+    """기록된 이벤트(새 항목, 수정, 단계 변경, 마감)를 오래된 순서로 보여 줍니다.
+
+    List recorded events (new, updated, stage, deadline), oldest first.
 
     Example: monitor events --since 7d --type stage --json
     """
@@ -548,10 +604,12 @@ def _kind_warnings(source: Any) -> list[str]:
 
 
 @main.command("sources")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
+@click.option("--json", "as_json", is_flag=True, help="소스마다 JSON 한 줄 (one JSON object per source).")
 @click.pass_context
 def sources_cmd(ctx: click.Context, as_json: bool) -> None:
-    """List configured sources with their last run, status and failures.
+    """설정된 소스와 마지막 수집 시각, 상태, 연속 실패, 마지막 오류를 보여 줍니다.
+
+    List configured sources with their last run, status and failures.
 
     Example: monitor sources --json
     """
@@ -732,7 +790,9 @@ def _job(ctx: click.Context, day: str | None = None, to: str | None = None) -> A
     try:
         today = date_cls.fromisoformat(day) if day else now().date()
     except ValueError:
-        raise click.BadParameter(f"'{day}' is not a date like 2026-09-14", param_hint="--date") from None
+        raise click.BadParameter(
+            f"'{day}' 는 날짜가 아닙니다. 2026-09-14 처럼 쓰세요 (not a date)", param_hint="--date"
+        ) from None
     return Job(Store(settings.db), sources, ruleset, today, to=to)
 
 
@@ -754,23 +814,25 @@ def _report(outcomes: list[Any]) -> bool:
 
 @main.command()
 @click.argument("kind", type=click.Choice(["daily", "weekly"]))
-@click.option("--dry-run", is_flag=True, help="Show the digest as text; send and record nothing.")
-@click.option("--date", "day", help="Build the digest as of this day (YYYY-MM-DD, Asia/Seoul).")
-@click.option("--to", type=click.Choice(["console", "slack", "email"]), help="Send through this transport.")
-@click.option("--json", "as_json", is_flag=True, help="Print the Block Kit payloads instead of sending.")
+@click.option("--dry-run", is_flag=True, help="글로 보여 주기만 합니다. 보내지도 기록하지도 않습니다.")
+@click.option("--date", "day", help="이 날짜 기준으로 만듭니다 (YYYY-MM-DD, 한국 시간).")
+@click.option("--to", type=click.Choice(["console", "slack", "email"]),
+              help="이 수단의 보낼 곳으로만 보냅니다 (send through this transport only).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="보내는 대신 Block Kit 내용을 출력합니다.")
 @click.option("--html", "html_path", metavar="FILE",
-              help="Write the e-mail HTML to FILE ('-' = stdout) instead of sending.")  # fmt: skip
+              help="보내는 대신 e-mail HTML 을 FILE 에 씁니다 ('-' 는 화면).")  # fmt: skip
 @click.pass_context
 def digest(
     ctx: click.Context, kind: str, dry_run: bool, day: str | None, to: str | None, as_json: bool,
     html_path: str | None,
 ) -> None:  # fmt: skip
-    """Build and send the daily digest or the weekly summary now.
+    """일일 다이제스트(daily)나 주간 요약(weekly)을 지금 만들어 보냅니다.
 
-    Without Slack or e-mail settings the digest prints to the console (nothing is recorded).
-    Pending deliveries from earlier failures are retried first. `--to email` sends only to the
-    e-mail destinations (`--to slack` only to Slack ones). `--html FILE` previews the e-mail
-    without an SMTP server: nothing is sent or recorded.
+    Build and send the daily digest or the weekly summary now.
+
+    Slack·e-mail 설정이 없으면 화면에 출력하고 아무것도 기록하지 않습니다. 앞서 실패한 전송을 먼저
+    다시 보냅니다. `--to email` 은 e-mail 보낼 곳에만 (`--to slack` 은 Slack 에만) 보냅니다.
+    `--html FILE` 은 SMTP 서버 없이 e-mail 을 미리 봅니다: 보내지도 기록하지도 않습니다.
 
     Example: monitor digest weekly --to email --html weekly.html
     """
@@ -848,12 +910,14 @@ def _write_html(digests: list[Any], target: str) -> None:
 
 @main.command()
 @click.option(
-    "--status", type=click.Choice(["pending", "sending", "sent", "unconfirmed"]), help="Only this status."
+    "--status", type=click.Choice(["pending", "sending", "sent", "unconfirmed"]), help="이 상태의 전송만."
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery.")
+@click.option("--json", "as_json", is_flag=True, help="전송마다 JSON 한 줄 (one JSON object per delivery).")
 @click.pass_context
 def deliveries(ctx: click.Context, status: str | None, as_json: bool) -> None:
-    """List the delivery ledger: every digest, summary and alert, with status and errors.
+    """전송 기록: 모든 다이제스트·요약·알림과 그 상태, 오류를 보여 줍니다.
+
+    List the delivery ledger: every digest, summary and alert, with status and errors.
 
     Example: monitor deliveries --status pending
     """
@@ -879,12 +943,14 @@ def deliveries(ctx: click.Context, status: str | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("delivery_id", type=int)
-@click.option("--force", is_flag=True, help="Also send a row already confirmed sent (a second copy).")
+@click.option("--force", is_flag=True, help="이미 보낸 것으로 확인된 기록도 다시 보냅니다 (두 번째 사본).")
 @click.pass_context
 def resend(ctx: click.Context, delivery_id: int, force: bool) -> None:
-    """Send one ledger row again (e.g. an `unconfirmed` one you checked had not arrived).
+    """전송 기록 한 줄을 다시 보냅니다 (예: 도착하지 않은 것을 확인한 unconfirmed).
 
-    A row already confirmed sent is refused unless --force.
+    Send one ledger row again (e.g. an `unconfirmed` one you checked had not arrived).
+
+    이미 보낸 것으로 확인된 기록은 --force 없이는 다시 보내지 않습니다.
 
     Example: monitor resend 12
     """
@@ -909,15 +975,17 @@ def resend(ctx: click.Context, delivery_id: int, force: bool) -> None:
 
 @main.command("run")
 @click.option("--grace", type=float, default=20.0, show_default=True,
-              help="Seconds to let a running poll finish after SIGTERM before leaving it.")  # fmt: skip
+              help="SIGTERM 뒤 진행 중인 수집이 끝나기를 기다릴 최대 초.")  # fmt: skip
 @click.pass_context
 def run_cmd(ctx: click.Context, grace: float) -> None:
-    """Run the service: poll every source on its interval, send digests on their schedule.
+    """서비스를 실행합니다: 소스마다 정해진 간격으로 수집하고, 정해진 시각에 다이제스트를 보냅니다.
 
-    Changes to sources.yaml and rules/ are picked up without a restart (also on SIGHUP); an
-    invalid change keeps the last good config. SIGTERM or Ctrl-C stops it cleanly.
+    Run the service: poll every source on its interval, send digests on their schedule.
 
-    Example: monitor run --log-format json
+    sources.yaml 과 rules/ 를 고치면 다시 시작하지 않아도 읽고 (SIGHUP 에도), 잘못 고친 설정은
+    받지 않고 마지막 정상 설정으로 계속합니다. SIGTERM 이나 Ctrl-C 로 깔끔하게 멈춥니다.
+
+    Example: monitor --log-format json run
     """
     from monitor.service import LockError, run
 
@@ -931,12 +999,14 @@ def run_cmd(ctx: click.Context, grace: float) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object with sources and digests.")
+@click.option("--json", "as_json", is_flag=True, help="소스와 다이제스트를 JSON 객체 하나로.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Show each source's health and the last digests; exit 0 healthy, 1 degraded, 2 failing.
+    """소스별 상태와 최근 다이제스트를 보여 줍니다. 종료 코드 0 정상, 1 일부 문제, 2 장애.
 
-    Meant for cron and container health checks.
+    Show each source's health and the last digests; exit 0 healthy, 1 degraded, 2 failing.
+
+    cron 과 컨테이너 상태 점검에 씁니다.
 
     Example: monitor status --json
     """

@@ -236,7 +236,8 @@ def test_rules_test_reports_a_bad_line(cli: Cli, workdir: Path) -> None:
     path = workdir / "bad.jsonl"
     path.write_text('{"id": "a", "title": "x"}\n{not json\n', encoding="utf-8")
     result = cli("rules", "test", "--input", str(path), "--json")
-    assert result.exit_code == 1 and "bad.jsonl: line 2: not valid JSON" in result.output
+    assert result.exit_code == 1
+    assert "bad.jsonl: line 2: 올바른 JSON 이 아닙니다 (not valid JSON" in result.output
 
 
 def test_rules_test_on_stored_items(server: HTTPServer, write_sources: Callable[..., Path], cli: Cli) -> None:

@@ -182,7 +182,7 @@ def test_cli_unreadable_file_is_an_error(rules_dir: Path, tmp_path: Path) -> Non
     bad.write_text('{"id": "a", "title": "x", "relevant": true, "topics": ["cooperatives"]}\nnot json\n')
     result = CliRunner().invoke(main, ["--rules", str(rules_dir), "rules", "eval", str(bad)])
     assert result.exit_code == 1
-    assert "line 2: not valid JSON" in result.output
+    assert "line 2: 올바른 JSON 이 아닙니다 (not valid JSON" in result.output
 
 
 def test_cli_bad_label_is_an_error(rules_dir: Path, tmp_path: Path) -> None:
