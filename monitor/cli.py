@@ -77,8 +77,8 @@ def _duration(value: str | None) -> Any:
 HELP_OPTION = "이 도움말을 보여 주고 끝냅니다 (show this help and exit)."
 
 
-class _Command(click.Command):
-    """A command whose -h/--help option speaks Korean first."""
+class _KoreanHelp(click.Command):
+    """-h/--help described in Korean first (click's own text is English)."""
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         option = super().get_help_option(ctx)
@@ -87,20 +87,14 @@ class _Command(click.Command):
         return option
 
 
-class _Main(click.Group):
+class _Main(_KoreanHelp, click.Group):
     """The top-level group: a reader that stops early (`monitor items | head`) is a normal end.
 
-    Its commands and groups (the same class) get the Korean -h/--help text.
+    Its commands get the Korean -h/--help text, and so do its groups (the same class).
     """
 
-    command_class = _Command
+    command_class = _KoreanHelp
     group_class = type
-
-    def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.help = HELP_OPTION
-        return option
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
