@@ -256,6 +256,9 @@ def rules_check(ctx: click.Context) -> None:
     from monitor.rules import missing_examples
 
     sources, ruleset = _load(_settings(ctx))
+    if sources is not None:  # the schedules first: the verdict stays the last line
+        _echo_schedules(sources)
+        _check_korean_addresses(sources)
     matcher = Matcher(ruleset)
     count, failures = check_examples(matcher)
     lacking = missing_examples(matcher)
@@ -269,9 +272,6 @@ def rules_check(ctx: click.Context) -> None:
     if lacking:
         korean += f" · 예시가 모자란 규칙 {len(lacking)}개"
         english += f"; {len(lacking)} rules lack examples"
-    if sources is not None:
-        _echo_schedules(sources)
-        _check_korean_addresses(sources)
     if failures or lacking:
         click.echo(f"{korean} ({english}). 위의 FAIL 줄을 확인하세요.", err=True)
         ctx.exit(1)

@@ -41,7 +41,7 @@ def test_the_shipped_copy_is_the_repositorys_own() -> None:
 def test_an_empty_folder_uses_the_shipped_defaults_and_says_so_once(empty: Path) -> None:
     result = cli("rules", "check")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("OK: 주제 6개")
+    assert result.stdout.splitlines()[-1].startswith("OK: 주제 6개")
     (line,) = result.stderr.splitlines()
     assert line.startswith(NOTICE) and "./sources.yaml, ./rules 없음" in line and "monitor init" in line
     assert list(empty.iterdir()) == []

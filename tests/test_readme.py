@@ -3,7 +3,8 @@
 Every `monitor …` command in the README (code blocks and inline code) runs against local data:
 the repository's sources.yaml with every URL pointed at the demo server on 127.0.0.1 (sources it
 has no data for are switched off) and the repository's rules/. A plain code block right after a
-command block is that command's output and must be exactly what the command prints. Every YAML
+command block is that command's output and must be exactly what the command prints (a line of
+just `…` stands for lines that change from day to day). Every YAML
 block loads through the real config loader; every JSON block parses. A block after
 `<!-- test: file PATH -->` is written to PATH: data files into the shared folder, config files
 (`sources.yaml`, `rules/*.yaml`) into a fresh folder for the next command alone. The two commands
@@ -62,12 +63,15 @@ PLACEHOLDERS = {
     "monitor resend 번호": "monitor resend 1",
     "monitor poll 새-id": "monitor poll mois-press",
     "monitor items --source 새-id": "monitor items --source mois-press",
+    "monitor digest weekly --to email --html 미리보기.html":
+        "monitor digest weekly --to email --html preview.html",
     "monitor …": "",  # "any command", not one to run
+    "monitor resend": "",  # the command named in prose ("… 가 거절합니다"), not a command line
 }
 # commands whose documented answer on this data is not exit code 0
 EXIT_CODES = {
-    "monitor resend 12": 1,  # the ledger is empty without Slack: "no delivery with id 12"
-    "monitor resend 1": 1,
+    "monitor resend 12": 2,  # the ledger is empty without Slack: "전송 기록 #12 이(가) 없습니다"
+    "monitor resend 1": 2,
 }
 # plain blocks that illustrate a format rather than show a command's output
 ILLUSTRATIONS = ("└ 규칙id [주제] · 칸: '찾은 단어', '찾은 단어' · “원문 주변 글”",)
@@ -193,6 +197,12 @@ def local_config(base: str) -> str:
         if source["id"] in UNSERVED:
             source["enabled"] = False
     doc["http"] = {**doc.get("http", {}), "host_spacing": 0, "retries": 0}
+    # the representatives get the weekly summary by e-mail (the README's example), on a local server
+    notify = doc.setdefault("notify", {})
+    notify.setdefault("destinations", {"main": {"type": "slack"}})["reps"] = {
+        "type": "email", "to": ["rep1@example.org"],
+    }  # fmt: skip
+    notify["weekly"] = {"cron": "0 9 * * mon", "to": ["main", "reps"]}
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
@@ -211,12 +221,39 @@ def make_world(folder: Path, base: str, files: dict[str, str]) -> Path:
     return folder
 
 
+class _Inbox:
+    """An SMTP server's mailbox (aiosmtpd handler)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
 @pytest.fixture
-def quiet_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No MONITOR_* paths, no Slack, no mail: the README's first-hour setting."""
+def quiet_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Inbox]:
+    """No MONITOR_* paths, no Slack, no keys: the README's first-hour setting, plus a local mail
+    server for the e-mail examples. Yields its inbox."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
     for var in list(os.environ):
         if var.startswith(("MONITOR_", "SLACK_", "SMTP_")) or var.endswith(("_API_KEY", "_OC", "_KEY")):
             monkeypatch.delenv(var, raising=False)
+    with socket.socket() as probe:  # aiosmtpd checks readiness by connecting: it needs a real port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    for var, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_STARTTLS": "0",
+                       "SMTP_FROM": "monitor@example.org"}.items():  # fmt: skip
+        monkeypatch.setenv(var, value)
+    yield inbox
+    controller.stop()
 
 
 def run_service(command: str, cwd: Path) -> tuple[int, str]:
@@ -257,7 +294,7 @@ def expected_code(command: str, expect: str | None) -> int:
         return EXIT_CODES[command]
     if expect and expect.startswith("Error:"):
         return 2
-    if expect and expect.startswith("FAIL"):
+    if expect and re.search(r"^FAIL ", expect, re.M):
         return 1
     return 0
 
@@ -266,11 +303,19 @@ def lines_of(text: str) -> list[str]:
     return [line.rstrip() for line in text.strip("\n").splitlines()]
 
 
+def same_output(actual: str, shown: str) -> bool:
+    """Whether a command printed what the README shows; a line of just `…` there stands for any
+    number of lines that change from day to day (the next digest times)."""
+    pattern = "\n".join(".*?" if line.strip() == "…" else re.escape(line) for line in lines_of(shown))
+    pattern = pattern.replace("\n.*?\n", "(?:\n.*?)*\n")
+    return re.fullmatch(pattern, "\n".join(lines_of(actual)), re.S) is not None
+
+
 # --- the tests ------------------------------------------------------------------------------------
 
 
 def test_every_readme_command_runs_and_prints_what_the_readme_shows(
-    tmp_path: Path, demo_server: str, quiet_env: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, demo_server: str, quiet_env: _Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runs, data, _ = plan()
     assert len(runs) >= 35, "the README lost its commands, or the parser lost the README"
@@ -296,8 +341,10 @@ def test_every_readme_command_runs_and_prints_what_the_readme_shows(
             want = expected_code(command, run.expect)
             assert result.exit_code == want, f"{where}: exit {result.exit_code}, not {want}\n{output}"
             if run.expect is not None and command == run.commands[-1]:
-                assert lines_of(output) == lines_of(run.expect), f"{where}: the output differs:\n{output}"
+                assert same_output(output, run.expect), f"{where}: the output differs:\n{output}"
             ran.append(command)
+    assert quiet_env.messages, "the e-mail example sent nothing"
+    assert (shared / "preview.html").read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
     # the ones that matter for a first hour really ran
     for must in ("monitor demo", "monitor rules check", "monitor poll", "monitor status", "monitor run",
                  "monitor init staff", "monitor --db demo.db sources"):  # fmt: skip
