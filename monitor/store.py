@@ -463,7 +463,8 @@ class Store:
                     [*values, stamp, item_id],
                 )
                 found = _changes(item_id, row[1], row[2], json.loads(row[3] or "{}"), item, row[5])
-                result.updated += any(kind == "updated" for kind, *_ in found)
+                # counted as news only when announced: a 제안이유 filled in later is not an update
+                result.updated += any(kind == "updated" and announce for kind, _, _, announce in found)
                 result.seen += not found
             for type_, key, detail, announce in found:
                 event_id = self.add_event(item_id, type_, key, detail, run_id, announce)
