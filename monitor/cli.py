@@ -523,16 +523,17 @@ def items(ctx: click.Context, topic: str | None, since: str | None, flagged: boo
 
 @main.command()
 @click.option("--since", help="이 기간 안에 기록된 이벤트만 (예: 7d).")
-@click.option("--type", "type_", type=click.Choice(["new", "updated", "stage", "deadline"]),
-              help="이 종류의 이벤트만 (new 새 항목, updated 수정, stage 단계, deadline 마감).")  # fmt: skip
+@click.option("--type", "type_", type=click.Choice(["new", "updated", "stage", "deadline", "agenda"]),
+              help="이 종류의 이벤트만 (new 새 항목, updated 수정, stage 단계, deadline 마감, "
+              "agenda 심사 일정).")  # fmt: skip
 @click.option("--source", help="이 소스 id 의 이벤트만.")
 @click.option("--json", "as_json", is_flag=True, help="이벤트마다 JSON 한 줄 (one JSON object per event).")
 @click.pass_context
 def events(ctx: click.Context, since: str | None, type_: str | None, source: str | None,
            as_json: bool) -> None:  # fmt: skip
-    """기록된 이벤트(새 항목, 수정, 단계 변경, 마감)를 오래된 순서로 보여 줍니다.
+    """기록된 이벤트(새 항목, 수정, 단계 변경, 마감, 심사 일정)를 오래된 순서로 보여 줍니다.
 
-    List recorded events (new, updated, stage, deadline), oldest first.
+    List recorded events (new, updated, stage, deadline, agenda), oldest first.
 
     Example: monitor events --since 7d --type stage --json
     """
@@ -565,6 +566,10 @@ def _event_detail(type_: str, detail: dict[str, Any]) -> str:
         return f"단계 {before or '?'} → {after}{when}"
     if type_ == "deadline":
         return f"의견마감 {before} → {after}" if before else f"의견마감 {after}"
+    if type_ == "agenda":  # a followed bill on a meeting's agenda
+        where = " ".join(str(detail[k]) for k in ("committee", "meeting") if detail.get(k))
+        when = f"{detail.get('date')} {detail.get('time') or '시간 미정'}"
+        return f"일정 변경 {before} → {when} · {where}" if before else f"심사 일정 {when} · {where}"
     if type_ == "updated":
         old_title = (before or {}).get("title") if isinstance(before, dict) else None
         new_title = (after or {}).get("title") if isinstance(after, dict) else None
@@ -962,6 +967,41 @@ def resend(ctx: click.Context, delivery_id: int, force: bool) -> None:
         job.store.close()
     if not _report([outcome]):
         ctx.exit(1)
+
+
+@main.command("calendar")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the feed to this file (only when it changed); default: stdout.")  # fmt: skip
+@click.option("--days", type=click.IntRange(1, 366), default=None,
+              help="Days ahead to include (default: calendar.days of sources.yaml, else 60).")  # fmt: skip
+@click.pass_context
+def calendar_cmd(ctx: click.Context, out_path: Path | None, days: int | None) -> None:
+    """Write an iCalendar (.ics) feed of agenda meetings of followed bills and comment deadlines.
+
+    One event per followed bill on a meeting's agenda (at the time the 국회 gave, or all-day
+    when it gave none) and one per open comment deadline of a followed 입법예고, with stable
+    UIDs so calendar apps update rather than duplicate.
+
+    Example: monitor calendar --out 일정.ics --days 30
+    """
+    from monitor.ical import DAYS_AHEAD, calendar_feed, write_if_changed
+
+    job = _job(ctx)
+    try:
+        horizon = days or (job.config.calendar.days if job.config.calendar else DAYS_AHEAD)
+        content = calendar_feed(job.store, job.context, horizon)
+    finally:
+        job.store.close()
+    if out_path is None:
+        click.echo(content.decode("utf-8"), nl=False)
+        return
+    try:
+        changed = write_if_changed(out_path, content)
+    except OSError as e:
+        raise click.BadParameter(f"{out_path}: {e.strerror or e}", param_hint="--out") from None
+    events = content.count(b"BEGIN:VEVENT")
+    state = "썼습니다" if changed else "바뀐 것이 없어 그대로 둡니다"
+    click.echo(f"{out_path}: 일정 {events}건, {state}", err=True)
 
 
 # --- the service --------------------------------------------------------------------------------

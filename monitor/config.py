@@ -243,11 +243,26 @@ class NotifyConfig(Strict):
         return self
 
 
+class CalendarConfig(Strict):
+    """The iCalendar feed `monitor run` rewrites after each poll (top-level `calendar:`)."""
+
+    path: StrictStr  # the .ics file to write (relative paths: from the working directory)
+    days: int = Field(60, ge=1, le=366)  # meetings and deadlines this many days ahead
+
+    @field_validator("path")
+    @classmethod
+    def _file(cls, v: str) -> str:
+        if not v.strip() or v.endswith(("/", os.sep)):
+            raise ValueError("must name a file, e.g. calendar/policy.ics")
+        return v
+
+
 class SourcesFile(Strict):
     """The whole sources.yaml."""
 
     http: HttpConfig = Field(default_factory=HttpConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    calendar: CalendarConfig | None = None
     sources: list[SourceConfig]
 
 

@@ -209,6 +209,9 @@ def entry_for(row: Mapping[str, Any], ctx: Context, *, stage_change: bool = Fals
         badges.append("수정됨")
     if row.get("type") == "deadline" and detail.get("from"):
         badges.append(f"의견마감 변경 {detail['from']} → {detail['to']}")
+    if row.get("type") == "agenda" and detail.get("date"):  # a bill on a meeting's agenda
+        where = " ".join(p for p in (detail.get("committee"), detail.get("meeting")) if p)
+        badges.append(f"심사 일정 {detail['date']} {detail.get('time') or ''} · {where}".replace("  ", " "))
     deadline = deadline_badge(fields.get("deadline"), ctx.today)
     if deadline:
         # D-7, D-3, D-1 (notify.reminder_days) are the reminder days: mark them
@@ -273,22 +276,35 @@ def _sort_urgent_first(entries: list[Entry]) -> list[Entry]:
 # --- the daily digest ---------------------------------------------------------------------------
 
 
+def daily_window(
+    events: list[dict[str, Any]], destination: str, ctx: Context
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(skipped, window): the destination's events older than notify.backfill_days, and the rest."""
+    routed = routed_to(events, destination, ctx, ctx.notify.daily.to)
+    cutoff = iso(start_of_day(ctx.today) - timedelta(days=ctx.notify.backfill_days)) or ""
+    # seen_at, not created_at: a poll under a clock set back does not make its items "old"
+    skipped = [e for e in routed if e.get("seen_at", e["created_at"]) < cutoff]
+    window = [e for e in routed if e.get("seen_at", e["created_at"]) >= cutoff]
+    return skipped, window
+
+
 def build_daily(
     events: list[dict[str, Any]],
     deadline_items: list[dict[str, Any]],
     health: list[SourceHealth],
     destination: str,
     ctx: Context,
+    lead: Sequence[Section] = (),
 ) -> Digest:
-    """The weekday digest for one destination from the events it has not received yet."""
-    routed = routed_to(events, destination, ctx, ctx.notify.daily.to)
-    cutoff = iso(start_of_day(ctx.today) - timedelta(days=ctx.notify.backfill_days)) or ""
-    # seen_at, not created_at: a poll under a clock set back does not make its items "old"
-    skipped = [e for e in routed if e.get("seen_at", e["created_at"]) < cutoff]
-    window = [e for e in routed if e.get("seen_at", e["created_at"]) >= cutoff]
+    """The weekday digest for one destination from the events it has not received yet.
+
+    `lead` sections open the digest (the agenda watch's "다가오는 심사 일정",
+    monitor/digest_agenda.py); their entries' events are in `events` too.
+    """
+    skipped, window = daily_window(events, destination, ctx)
     fresh = [e for e in window if e["type"] in ("new", "updated", "deadline")]
     moved = [e for e in window if e["type"] == "stage"]
-    sections: list[Section] = []
+    sections: list[Section] = list(lead)
     new_groups = _by_topic(fresh, ctx)
     for group in new_groups:
         group.entries = _sort_urgent_first(group.entries)
@@ -503,5 +519,5 @@ def build_reminder(item: dict[str, Any], destination: str, ctx: Context, days: i
 
 
 def is_urgent(event: Mapping[str, Any]) -> bool:
-    """True for a new item or a stage change that an `urgent` rule matched."""
-    return event["type"] in ("new", "stage") and _priority(event["matches"]) == "urgent"
+    """True for a new item, a stage change or an agenda appearance that an `urgent` rule matched."""
+    return event["type"] in ("new", "stage", "agenda") and _priority(event["matches"]) == "urgent"

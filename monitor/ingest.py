@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor.agenda import record_agenda
 from monitor.config import SourceConfig
 from monitor.errors import MonitorError, RobotsDisallowed
 from monitor.http import HttpClient, collect_notes
@@ -45,6 +46,7 @@ class PollOutcome:
     http_status: int | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    agenda: int = 0  # agenda events recorded for followed bills (meetings kinds)
 
     @property
     def failed(self) -> bool:
@@ -157,13 +159,17 @@ def store_batch(
                 len(batch.items), result.new, result.updated,
             )  # fmt: skip
             flagged: set[int] = set()
+            meetings = KINDS[source.kind].meetings
             for event in result.events:
-                matches = matcher.match_item(event.item, source.id, source.kind)
+                # a meeting is context, not news: its followed bills get agenda events below
+                matches = [] if meetings else matcher.match_item(event.item, source.id, source.kind)
                 if matches:
                     store.add_matches(event.id, event.item_id, matches)
                     flagged.add(event.item_id)
                 outcome.announced += int(event.announce and event.type == "new")
             outcome.flagged = len(flagged)  # items, not events: a notice's new + deadline is one
+            if meetings:
+                outcome.agenda = record_agenda(store, source.id, batch.items, outcome.run_id, now().date())
 
         state_update = dict(
             last_run_at=stamp, last_success_at=stamp, last_status=outcome.status,

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 from monitor.config import RuleSet, SourcesFile
 from monitor.digest import (
@@ -25,6 +27,13 @@ from monitor.digest import (
     next_week_end,
     resolve_destination,
     should_send,
+)
+from monitor.digest_agenda import (
+    AGENDA_DAYS,
+    agenda_section,
+    build_agenda_alert,
+    build_agenda_reminder,
+    urgent_tomorrow,
 )
 from monitor.errors import DeliveryError
 from monitor.health import SourceHealth, assess
@@ -97,15 +106,35 @@ class Job:
             return False
 
 
+@dataclass(frozen=True)
+class AgendaState:
+    """What the agenda parts of a digest read from the store, once for every destination."""
+
+    rows: list[dict[str, Any]]  # standing agenda events, from a month back to the section's horizon
+    meetings: list[dict[str, Any]]  # stored meetings in the section's days
+    followed: list[dict[str, Any]]  # followed bills (for "소관 위원회 회의 예정")
+
+    @classmethod
+    def read(cls, store: Store, today: date) -> AgendaState:
+        """Agenda rows, meetings and followed bills for a digest built on `today`."""
+        horizon = (today + timedelta(days=AGENDA_DAYS)).isoformat()
+        # new agenda events of meetings already past are still shown once; a month bounds the read
+        rows = store.agenda_rows((today - timedelta(days=30)).isoformat(), horizon)
+        meetings = store.meetings(today.isoformat(), horizon)
+        return cls(rows, meetings, store.followed_bills() if meetings else [])
+
+
 def daily_digests(job: Job) -> list[Digest]:
     """Build (without sending) the daily digest for every destination."""
     ctx, health = job.context, job.health()
     first, last = deadline_window(job.today, 7)
     deadlines = job.store.flagged_with_deadline(first, last)
+    agenda = AgendaState.read(job.store, job.today)
     out = []
     for destination in job.destinations(job.config.notify.daily.to):
         events = job.store.digest_events(undelivered_to=destination)
-        digest = build_daily(events, deadlines, health, destination, ctx)
+        lead = [agenda_section(events, agenda.rows, agenda.meetings, agenda.followed, destination, ctx)]
+        digest = build_daily(events, deadlines, health, destination, ctx, lead=lead)
         if should_send(digest, health):
             out.append(digest)
     return out
@@ -129,6 +158,7 @@ def alert_digests(job: Job) -> list[Digest]:
     cutoff = iso(start_of_day(job.today) - timedelta(days=job.config.notify.backfill_days)) or ""
     tomorrow = (job.today + timedelta(days=1)).isoformat()
     due_tomorrow = job.store.flagged_with_deadline(tomorrow, tomorrow)
+    meetings_tomorrow = urgent_tomorrow(job.store.agenda_rows(tomorrow, tomorrow))  # the D-1 of a meeting
     out = []
     cap = job.config.notify.urgent_per_poll
     for destination in job.config.notify.urgent:
@@ -137,9 +167,31 @@ def alert_digests(job: Job) -> list[Digest]:
         if len(urgent) > cap:  # a flood (a new feed, a site glitch): one post, not hundreds
             out.append(build_urgent_batch(urgent, destination, ctx, cap))
         else:
-            out += [build_urgent(event, destination, ctx) for event in urgent]
+            for event in urgent:
+                alert = build_agenda_alert if event["type"] == "agenda" else build_urgent
+                out.append(alert(event, destination, ctx))
         out += [build_reminder(item, destination, ctx, 1) for item in due_tomorrow]
+        out += [build_agenda_reminder(row, destination, ctx) for row in meetings_tomorrow]
     return out
+
+
+def refresh_calendar(job: Job) -> bool:
+    """Rewrite the `calendar:` file of sources.yaml (if set) when its content changed.
+
+    True when written. A file that cannot be written is logged, never raised: the poll that
+    came before it has succeeded all the same.
+    """
+    settings = job.config.calendar
+    if settings is None:
+        return False
+    from monitor.ical import calendar_feed, write_if_changed
+
+    path = Path(settings.path)
+    try:
+        return write_if_changed(path, calendar_feed(job.store, job.context, settings.days))
+    except OSError as e:
+        log.error("calendar: cannot write %s (%s); check the folder exists and is writable", path, e)
+        return False
 
 
 def health_digests(job: Job) -> list[Digest]:

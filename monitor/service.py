@@ -27,7 +27,15 @@ from monitor.digest import Digest, Section
 from monitor.errors import ConfigError, MonitorError
 from monitor.http import HttpClient
 from monitor.ingest import poll_source
-from monitor.jobs import Job, daily_digests, retry_unfinished, run_alerts, send_all, weekly_digests
+from monitor.jobs import (
+    Job,
+    daily_digests,
+    refresh_calendar,
+    retry_unfinished,
+    run_alerts,
+    send_all,
+    weekly_digests,
+)
 from monitor.rules import Matcher
 from monitor.store import Store
 from monitor.text import SEOUL, now
@@ -163,7 +171,9 @@ def poll_job(runtime: Runtime, source_id: str) -> None:
         return
     with runtime.job(f"poll:{source_id}") as store:
         poll_source(source, store, runtime.client, runtime.matcher)
-        run_alerts(runtime.make_job(store))
+        job = runtime.make_job(store)
+        run_alerts(job)
+        refresh_calendar(job)  # the `calendar:` feed, when sources.yaml names one
 
 
 def digest_job(runtime: Runtime, kind: str, day: date | None = None) -> None:

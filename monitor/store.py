@@ -783,6 +783,99 @@ class Store:
         rows = self.rows("SELECT * FROM deliveries WHERE status IN ('pending', 'sending') ORDER BY id")
         return [_decode_delivery(r) for r in rows]
 
+    # -- agenda (meetings, followed bills, agenda events) --------------------------------------
+
+    def followed_bills(self) -> list[dict[str, Any]]:
+        """The bills the committee follows, one row per bill, with the why of every item about it.
+
+        A bill is followed when any item of its thread (`assembly-bill:…`: the bill and its 국회
+        입법예고) was flagged by a rule or carries `fields.watch`. The row is the bill's own item
+        where stored (else its 입법예고), with `matches` = the latest match per rule over the
+        whole thread. This one query decides what "followed" means for agenda events and the
+        calendar; matters (issue 14) can take its place.
+        """
+        rows = self.rows(
+            "WITH followed AS (SELECT DISTINCT i.thread FROM items i WHERE i.thread LIKE 'assembly-bill:%' "
+            "AND (EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) "
+            "OR json_extract(i.fields, '$.watch') IS NOT NULL)) "
+            "SELECT i.id AS item_id, i.source, i.key, i.title, i.url, i.summary, i.fields, i.thread "
+            "FROM items i JOIN followed f ON f.thread = i.thread "
+            "ORDER BY i.thread, json_extract(i.fields, '$.stage_of') IS NOT NULL, i.id"
+        )
+        threads: dict[str, dict[str, Any]] = {}
+        members: dict[int, str] = {}
+        for r in rows:
+            r["fields"] = json.loads(r["fields"] or "{}")
+            members[r["item_id"]] = r["thread"]
+            threads.setdefault(r["thread"], dict(r, matches=[]))
+        for chunk in _chunks(list(members), 500):
+            marks = ",".join("?" * len(chunk))
+            for m in self.rows(f"SELECT * FROM matches WHERE item_id IN ({marks}) ORDER BY id DESC", chunk):
+                target = threads[members[m["item_id"]]]["matches"]
+                if not any(x["rule"] == m["rule"] for x in target):
+                    target.append(dict(m, terms=json.loads(m["terms"])))
+        return list(threads.values())
+
+    def agenda_events_of(self, item_id: int) -> list[dict[str, Any]]:
+        """The `agenda` events of one item (a bill), oldest first, with their dedupe keys."""
+        rows = self.rows(
+            "SELECT id, dedupe_key, detail, created_at FROM events WHERE item_id = ? AND type = 'agenda' "
+            "ORDER BY id",
+            [item_id],
+        )
+        for r in rows:
+            r["detail"] = json.loads(r["detail"] or "{}")
+        return rows
+
+    def agenda_rows(self, first: str, last: str) -> list[dict[str, Any]]:
+        """Agenda events whose meeting date is in [first, last] (ISO dates), ordered by date.
+
+        Each row is the event (detail, announce, created_at), its bill's item (title, url,
+        fields, thread), the event's matches, and the meeting as stored now: `meeting` (its
+        fields: the time as last seen …) and `vanished` (the schedule source's last successful
+        poll no longer listed it: changed or cancelled, unconfirmed; ASSEMBLY.md §9.5 trap 9).
+        An event another one replaced (`detail.replaces`: the meeting moved) is left out.
+        """
+        rows = self.rows(
+            "SELECT e.id, e.type, e.detail, e.announce, e.created_at, i.id AS item_id, i.source, i.key, "
+            "i.title, i.url, i.summary, i.published_at, i.first_seen_at, i.fields, i.thread, "
+            "s.fields AS meeting, s.last_seen_at AS meeting_seen_at, st.last_success_at AS meeting_polled_at "
+            "FROM events e JOIN items i ON i.id = e.item_id "
+            "LEFT JOIN items s ON s.source = json_extract(e.detail, '$.meeting_source') "
+            "AND s.key = json_extract(e.detail, '$.meeting_key') "
+            "LEFT JOIN source_state st ON st.source = s.source "
+            "WHERE e.type = 'agenda' AND json_extract(e.detail, '$.date') BETWEEN ? AND ? "
+            "AND NOT EXISTS (SELECT 1 FROM events l WHERE l.item_id = e.item_id AND l.type = 'agenda' "
+            "AND json_extract(l.detail, '$.replaces') = e.id) "
+            "ORDER BY json_extract(e.detail, '$.date'), e.id",
+            [first, last],
+        )
+        for r in rows:
+            r["meeting"] = json.loads(r["meeting"]) if r["meeting"] else None
+            r["announce"] = bool(r["announce"])
+            seen, polled = r.pop("meeting_seen_at"), r.pop("meeting_polled_at")
+            r["vanished"] = r["meeting"] is None or bool(seen and polled and seen < polled)
+        return self._with_matches(rows, "event_id", "id")
+
+    def meetings(self, first: str, last: str) -> list[dict[str, Any]]:
+        """Stored meetings (`fields.meeting_kind` set) whose date is in [first, last], by date.
+
+        `vanished` as in agenda_rows: not listed by the last successful poll of its source.
+        """
+        rows = self.rows(
+            "SELECT i.id AS item_id, i.source, i.key, i.title, i.url, i.fields, "
+            "i.last_seen_at < COALESCE(st.last_success_at, '') AS vanished "
+            "FROM items i LEFT JOIN source_state st ON st.source = i.source "
+            "WHERE json_extract(i.fields, '$.meeting_kind') IS NOT NULL "
+            "AND json_extract(i.fields, '$.date') BETWEEN ? AND ? "
+            "ORDER BY json_extract(i.fields, '$.date'), json_extract(i.fields, '$.time_start'), i.id",
+            [first, last],
+        )
+        for r in rows:
+            r["fields"] = json.loads(r["fields"] or "{}")
+            r["vanished"] = bool(r["vanished"])
+        return rows
+
 
 def _decode_delivery(row: dict[str, Any]) -> dict[str, Any]:
     row["payload"] = json.loads(row["payload"] or "null")

@@ -478,6 +478,64 @@ def find_dates(text: str | None) -> list[date]:
     return found
 
 
+# Clock times as the 국회 schedule services write them (../shared/sources/ASSEMBLY.md §9.5 trap 2):
+# `10:00`, `1400` (no colon, 21대 plenary), `14:00~17:30` (a range), `오후 2시`, `오전 10시 30분`.
+# Anything else is text tied to another meeting (`본회의 산회 직후`, `국감 중지 후`) or `미정`.
+_CLOCK_DIGITS = re.compile(r"^(?P<H>\d{1,2}):(?P<M>\d{2})$|^(?P<H2>\d{2})(?P<M2>\d{2})$")
+_CLOCK_KOREAN = re.compile(
+    r"^(?P<ampm>오전|오후)?\s*(?P<H>\d{1,2})\s*시\s*(?:(?P<M>\d{1,2})\s*분|(?P<half>반))?$"
+)
+_CLOCK_RANGE = re.compile(r"\s*[~～∼]\s*|\s+-\s+")
+# Before this hour a time's meaning is not documented: `00:00`, `00:02` stand on ordinary
+# committee rows (ASSEMBLY.md §9.5 trap 2), so such a time is not taken as a clock time.
+EARLIEST_CLEAR_HOUR = 6
+
+
+def _clock(text: str) -> time | None:
+    m = _CLOCK_DIGITS.match(text)
+    if m:
+        hour, minute = int(m.group("H") or m.group("H2")), int(m.group("M") or m.group("M2"))
+    else:
+        m = _CLOCK_KOREAN.match(text)
+        if not m:
+            return None
+        hour, minute = int(m.group("H")), 30 if m.group("half") else int(m.group("M") or 0)
+        if m.group("ampm") == "오후" and hour < 12:
+            hour += 12
+        elif m.group("ampm") == "오전" and hour == 12:
+            hour = 0
+        elif not m.group("ampm") and hour < 7:
+            return None  # a bare `2시` may be 2 p.m. or a typo: not clear
+    if not (EARLIEST_CLEAR_HOUR <= hour <= 23 and 0 <= minute <= 59):
+        return None
+    return time(hour, minute)
+
+
+def parse_clock(value: str | None) -> tuple[time, time | None] | None:
+    """The start (and end) a schedule's time text states clearly, else None.
+
+    `10:00`, `1400`, `오후 2시`, `오전 10시 30분`, `10시 반`, `14:00~17:30` → (start, end); a
+    bare hour without 오전/오후 only from 7시 (`2시` may mean 2 p.m. or a typo). None for free
+    text tied to another meeting (`본회의 산회 직후`), `미정`, an empty value, and times before
+    06:00, whose meaning the 국회 does not document (`00:00`, `00:02` on ordinary committee
+    rows). The raw text is always kept by the caller: this only says whether a calendar may
+    put the meeting at a clock time.
+    """
+    text = clean_whitespace(str(value or ""))
+    if not text:
+        return None
+    parts = _CLOCK_RANGE.split(text)
+    if len(parts) > 2:
+        return None
+    start = _clock(parts[0])
+    if start is None:
+        return None
+    if len(parts) == 1:
+        return start, None
+    end = _clock(parts[1])
+    return (start, end) if end is not None and end > start else None
+
+
 def start_of_day(d: date) -> datetime:
     """Midnight of a date in the service time zone."""
     return datetime.combine(d, time(0), tzinfo=tz())

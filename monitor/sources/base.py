@@ -137,3 +137,6 @@ class Kind:
     description: str = ""
     # problems visible before polling (a missing API key …), shown by `poll` and `sources`
     check: Callable[[SourceConfig, Any], list[str]] = _no_warnings
+    # items are meetings with agendas (assembly_schedules): rules do not match them (a meeting
+    # is context, not news); after storing, ingest records `agenda` events on followed bills
+    meetings: bool = False
