@@ -992,8 +992,10 @@ def calendar_cmd(ctx: click.Context, out_path: Path | None, days: int | None) ->
         content = calendar_feed(job.store, job.context, horizon)
     finally:
         job.store.close()
-    if out_path is None:
-        click.echo(content.decode("utf-8"), nl=False)
+    if out_path is None:  # bytes as they are: RFC 5545 lines end in CRLF
+        sys.stdout.flush()
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
         return
     try:
         changed = write_if_changed(out_path, content)

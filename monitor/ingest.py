@@ -169,7 +169,9 @@ def store_batch(
                 outcome.announced += int(event.announce and event.type == "new")
             outcome.flagged = len(flagged)  # items, not events: a notice's new + deadline is one
             if meetings:
-                outcome.agenda = record_agenda(store, source.id, batch.items, outcome.run_id, now().date())
+                today = now().date()
+                store.mark_unlisted_meetings(source.id, {i.key for i in batch.items}, today.isoformat())
+                outcome.agenda = record_agenda(store, source.id, batch.items, outcome.run_id, today)
 
         state_update = dict(
             last_run_at=stamp, last_success_at=stamp, last_status=outcome.status,

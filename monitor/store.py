@@ -832,18 +832,16 @@ class Store:
 
         Each row is the event (detail, announce, created_at), its bill's item (title, url,
         fields, thread), the event's matches, and the meeting as stored now: `meeting` (its
-        fields: the time as last seen …) and `vanished` (the schedule source's last successful
-        poll no longer listed it: changed or cancelled, unconfirmed; ASSEMBLY.md §9.5 trap 9).
-        An event another one replaced (`detail.replaces`: the meeting moved) is left out.
+        fields: the time as last given …) and `vanished` (a successful poll of its source no
+        longer listed it: changed or cancelled, unconfirmed; ASSEMBLY.md §9.5 trap 9). An event
+        another one replaced (`detail.replaces`: the meeting moved) is left out.
         """
         rows = self.rows(
             "SELECT e.id, e.type, e.detail, e.announce, e.created_at, i.id AS item_id, i.source, i.key, "
             "i.title, i.url, i.summary, i.published_at, i.first_seen_at, i.fields, i.thread, "
-            "s.fields AS meeting, s.last_seen_at AS meeting_seen_at, st.last_success_at AS meeting_polled_at "
-            "FROM events e JOIN items i ON i.id = e.item_id "
+            "s.fields AS meeting FROM events e JOIN items i ON i.id = e.item_id "
             "LEFT JOIN items s ON s.source = json_extract(e.detail, '$.meeting_source') "
             "AND s.key = json_extract(e.detail, '$.meeting_key') "
-            "LEFT JOIN source_state st ON st.source = s.source "
             "WHERE e.type = 'agenda' AND json_extract(e.detail, '$.date') BETWEEN ? AND ? "
             "AND NOT EXISTS (SELECT 1 FROM events l WHERE l.item_id = e.item_id AND l.type = 'agenda' "
             "AND json_extract(l.detail, '$.replaces') = e.id) "
@@ -853,19 +851,39 @@ class Store:
         for r in rows:
             r["meeting"] = json.loads(r["meeting"]) if r["meeting"] else None
             r["announce"] = bool(r["announce"])
-            seen, polled = r.pop("meeting_seen_at"), r.pop("meeting_polled_at")
-            r["vanished"] = r["meeting"] is None or bool(seen and polled and seen < polled)
+            r["vanished"] = r["meeting"] is None or bool(r["meeting"].get("vanished_at"))
         return self._with_matches(rows, "event_id", "id")
+
+    def mark_unlisted_meetings(self, source: str, listed: set[str], today: str) -> int:
+        """Mark the source's stored meetings from `today` on that this poll did not list.
+
+        The schedules have no cancellation flag, and a row may vanish and come back (§9.5 trap
+        9): the mark (`fields.vanished_at`) says "changed or cancelled, unconfirmed". Clearing
+        `record_hash` makes the row's next listing rewrite it, mark gone. Call in the poll's
+        transaction, after apply_items. Returns how many were newly marked.
+        """
+        rows = self.db.execute(
+            "SELECT id, key FROM items WHERE source = ? "
+            "AND json_extract(fields, '$.meeting_kind') IS NOT NULL AND json_extract(fields, '$.date') >= ? "
+            "AND json_extract(fields, '$.vanished_at') IS NULL",
+            [source, today],
+        ).fetchall()
+        gone = [item_id for item_id, key in rows if key not in listed]
+        for item_id in gone:
+            self.db.execute(
+                "UPDATE items SET fields = json_set(fields, '$.vanished_at', ?), record_hash = '' "
+                "WHERE id = ?",
+                [iso(now()), item_id],
+            )
+        return len(gone)
 
     def meetings(self, first: str, last: str) -> list[dict[str, Any]]:
         """Stored meetings (`fields.meeting_kind` set) whose date is in [first, last], by date.
 
-        `vanished` as in agenda_rows: not listed by the last successful poll of its source.
+        `vanished` as in agenda_rows: a successful poll of its source no longer listed it.
         """
         rows = self.rows(
-            "SELECT i.id AS item_id, i.source, i.key, i.title, i.url, i.fields, "
-            "i.last_seen_at < COALESCE(st.last_success_at, '') AS vanished "
-            "FROM items i LEFT JOIN source_state st ON st.source = i.source "
+            "SELECT i.id AS item_id, i.source, i.key, i.title, i.url, i.fields FROM items i "
             "WHERE json_extract(i.fields, '$.meeting_kind') IS NOT NULL "
             "AND json_extract(i.fields, '$.date') BETWEEN ? AND ? "
             "ORDER BY json_extract(i.fields, '$.date'), json_extract(i.fields, '$.time_start'), i.id",
@@ -873,9 +891,8 @@ class Store:
         )
         for r in rows:
             r["fields"] = json.loads(r["fields"] or "{}")
-            r["vanished"] = bool(r["vanished"])
+            r["vanished"] = bool(r["fields"].get("vanished_at"))
         return rows
-
 
 def _decode_delivery(row: dict[str, Any]) -> dict[str, Any]:
     row["payload"] = json.loads(row["payload"] or "null")

@@ -80,6 +80,12 @@ def notice_row(bill: dict[str, Any], deadline: str) -> dict[str, Any]:
     }
 
 
+# the schedule services of ASSEMBLY.md §9.1 (위원회별 일정 family and 본회의 일정)
+SCHEDULE_SERVICES = frozenset(
+    {"nrsldhjpaemrmolla", "nttmdfdcaakvibdar", "nrkqqbvfanfybishu", "napvpafracrdkxmoq", "nekcaiymatialqlxr"}
+)
+
+
 @dataclass
 class FakeAssembly:
     """The API's state; tests mutate it between polls."""
@@ -89,6 +95,8 @@ class FakeAssembly:
     summaries: dict[str, str] = field(default_factory=dict)  # BILL_NO → SUMMARY
     allbill: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # BILL_NO → rows
     errors: dict[str, dict[str, str]] = field(default_factory=dict)  # service → RESULT
+    # schedule services (nrkqqbvfanfybishu …) → rows, newest meeting first as the real ones
+    schedules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     def add(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -130,6 +138,12 @@ class FakeAssembly:
                 for b in bills
             ]  # fmt: skip
             return self._json(envelope(service, rows))
+        if service in SCHEDULE_SERVICES:
+            if not args.get("UNIT_CD"):  # 필수 in the spec; the real server answers ERROR-300
+                return self._json(
+                    {"RESULT": {"CODE": "ERROR-300", "MESSAGE": "필수 값이 누락되어 있습니다."}}
+                )
+            return self._page(service, list(self.schedules.get(service, [])), args)
         if service == "ALLBILL":
             if "BILL_NO" not in args:
                 return self._json(

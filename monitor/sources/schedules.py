@@ -225,7 +225,7 @@ def _read_service(
         rows += page.rows
         dates = [d for d in map(_row_date, page.rows) if d is not None]
         # rows come newest MEETING_DATE first (all 602 rows of the 22대 capture, §9.2)
-        if not page.rows or (dates and max(dates) < first):
+        if not page.rows or (dates and min(dates) < first):
             break
         if len(page.rows) < options.page_size or page_no * options.page_size >= page.total:
             break
