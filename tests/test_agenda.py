@@ -446,7 +446,9 @@ def test_a_wrong_calendar_setting_is_a_one_line_config_error(
 ) -> None:
     world(calendar=calendar)
     result = cli("calendar")
-    assert result.exit_code == 2 and result.output.startswith(f"Error: {message}\n")
+    first, second, *rest = result.output.splitlines()
+    assert result.exit_code == 2 and first.startswith(f"Error: {message}") and not rest
+    assert second.startswith("설정 파일을 고친 뒤")
 
 
 def test_schedules_without_a_key_warn_and_paging_stops_at_the_window(
