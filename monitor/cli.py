@@ -971,18 +971,18 @@ def resend(ctx: click.Context, delivery_id: int, force: bool) -> None:
 
 @main.command("calendar")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the feed to this file (only when it changed); default: stdout.")  # fmt: skip
+              help="이 파일에 씁니다 (내용이 바뀌었을 때만). 없으면 화면에.")  # fmt: skip
 @click.option("--days", type=click.IntRange(1, 366), default=None,
-              help="Days ahead to include (default: calendar.days of sources.yaml, else 60).")  # fmt: skip
+              help="앞으로 며칠치를 넣을지 (기본: sources.yaml 의 calendar.days, 없으면 60).")  # fmt: skip
 @click.pass_context
 def calendar_cmd(ctx: click.Context, out_path: Path | None, days: int | None) -> None:
-    """Write an iCalendar (.ics) feed of agenda meetings of followed bills and comment deadlines.
+    """심사 일정과 의견 마감일을 달력 파일(iCalendar, .ics)로 씁니다.
 
-    One event per followed bill on a meeting's agenda (at the time the 국회 gave, or all-day
-    when it gave none) and one per open comment deadline of a followed 입법예고, with stable
-    UIDs so calendar apps update rather than duplicate.
+    Write an iCalendar (.ics) feed: one event per followed bill on a meeting's agenda (at the
+    time the 국회 gave, else all-day) and one per open comment deadline of a followed 입법예고,
+    with stable UIDs so calendar apps update rather than duplicate.
 
-    Example: monitor calendar --out 일정.ics --days 30
+    Example: monitor calendar --out calendar.ics --days 30
     """
     from monitor.ical import DAYS_AHEAD, calendar_feed, write_if_changed
 

@@ -52,7 +52,7 @@ def test_files_in_this_folder_win_and_then_nothing_is_said(empty: Path) -> None:
     for name, doc in TEST_RULES.items():
         (empty / "rules" / name).write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     only_sources = cli("rules", "check")
-    assert "주제 2개 · 규칙 3개 · 소스 18개" in only_sources.stdout  # ./rules here, shipped sources
+    assert "주제 2개 · 규칙 3개 · 소스 19개" in only_sources.stdout  # ./rules here, shipped sources
     assert "이 폴더에 ./sources.yaml 없음" in only_sources.stderr and "./rules" not in only_sources.stderr
     (empty / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
     local = cli("rules", "check")
