@@ -80,6 +80,8 @@ def agenda_event(row: Mapping[str, Any], ctx: Context) -> Event:
         lines.append(f"일정 변경: {detail['from']} → {detail['date']}")
     if row.get("vanished"):
         lines.append(VANISHED)
+    if detail.get("bill_no") and detail["bill_no"] in (meeting.get("taken_up") or {}):
+        lines.append("✔ 회의록 목록(VCONFBILLCONFLIST)에서 이 회의에 오른 것이 확인됨")
     lines += [f"왜: {why}" for why in _why(row["matches"], ctx)]
     if row.get("url"):
         lines.append(f"의안 정보: {row['url']}")

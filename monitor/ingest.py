@@ -78,6 +78,7 @@ def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher:
             thread=store.thread,
             mentions=matcher.mentions,
             unsummarised=lambda limit, skip=(): store.unsummarised(source.id, limit, skip),
+            followed=store.followed_bills,
         )
         client.prepare(source)  # per-host TLS, warm-up request for cookies
         with collect_notes() as notes:  # what decoding noticed (header and document disagree …)

@@ -97,6 +97,8 @@ class FakeAssembly:
     errors: dict[str, dict[str, str]] = field(default_factory=dict)  # service → RESULT
     # schedule services (nrkqqbvfanfybishu …) → rows, newest meeting first as the real ones
     schedules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # VCONFBILLCONFLIST: BILL_ID → the meetings whose minutes hold the bill (spec field names)
+    bill_meetings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     def add(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +146,12 @@ class FakeAssembly:
                     {"RESULT": {"CODE": "ERROR-300", "MESSAGE": "필수 값이 누락되어 있습니다."}}
                 )
             return self._page(service, list(self.schedules.get(service, [])), args)
+        if service == "VCONFBILLCONFLIST":
+            if "BILL_ID" not in args:
+                return self._json(
+                    {"RESULT": {"CODE": "ERROR-300", "MESSAGE": "필수 값이 누락되어 있습니다."}}
+                )
+            return self._json(envelope(service, self.bill_meetings.get(args["BILL_ID"], [])))
         if service == "ALLBILL":
             if "BILL_NO" not in args:
                 return self._json(

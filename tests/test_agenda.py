@@ -480,3 +480,49 @@ def test_real_envelopes_of_every_schedule_service_parse() -> None:
         service = name.split(".")[0].split("_")[0]
         page = parse_envelope((FIXTURES / name).read_bytes(), service)
         assert page.rows and page.total >= len(page.rows)
+
+
+def test_a_meeting_read_after_it_was_held_is_recorded_quietly_and_the_minutes_confirm_the_bill(
+    world: Callable[..., World], cli: Cli
+) -> None:
+    held = now().date() - timedelta(days=2)
+    w = world(meet=held)
+    coop_id = w.coop["BILL_ID"]
+    # VCONFBILLCONFLIST in the spec's field names (no real row was ever captured: ASSEMBLY.md §9.6)
+    w.api.bill_meetings[coop_id] = [
+        {"BILL_ID": coop_id, "BILL_NM": COOP, "CONF_KND": "상임위원회 회의록", "CONF_ID": "N054001",
+         "ERACO": "제22대", "SESS": "제414회", "DGR": "제1차", "CONF_DT": held.isoformat(),
+         "DOWN_URL": "https://record.assembly.go.kr/assembly/viewer/minutes/download/pdf.do?id=54001"},
+    ]  # fmt: skip
+    cli("poll", ok=True)
+    (event,) = events_of(cli)
+    assert event["detail"]["date"] == held.isoformat() and event["announce"] is False  # not news now
+    digest = cli("digest", "daily", "--dry-run", ok=True).output
+    assert COOP not in digest.split("■ 다가오는 심사 일정")[1].split("\n■ ")[0]
+    calls = w.api.calls_to("VCONFBILLCONFLIST")
+    assert [c["BILL_ID"] for c in calls] == [coop_id]  # only the followed bill, not the other 61
+    meetings = lines(cli("items", "--source", "schedules", "--json", ok=True))
+    (sub,) = [m for m in meetings if m["fields"]["date"] == held.isoformat()]
+    assert sub["fields"]["taken_up"] == {w.coop["BILL_NO"]: "N054001"}
+    cal = Calendar.from_ical(cli("calendar", ok=True).stdout_bytes)
+    (meeting,) = [e for e in cal.walk("VEVENT") if str(e["SUMMARY"]).startswith("[심사]")]
+    assert meeting.decoded("DTSTART") == held  # the feed keeps two weeks of past meetings
+    assert "회의록 목록(VCONFBILLCONFLIST)에서 이 회의에 오른 것이 확인됨" in str(meeting["DESCRIPTION"])
+    cli("poll", ok=True)
+    assert len(w.api.calls_to("VCONFBILLCONFLIST")) == 1  # confirmed: never asked again
+    (again,) = [m for m in lines(cli("items", "--source", "schedules", "--json", ok=True))
+                if m["fields"]["date"] == held.isoformat()]  # fmt: skip
+    assert again["fields"]["taken_up"] == {w.coop["BILL_NO"]: "N054001"}
+
+
+def test_minutes_not_out_yet_are_asked_again_only_on_a_later_day(
+    world: Callable[..., World], cli: Cli
+) -> None:
+    w = world(meet=now().date() - timedelta(days=1))
+    cli("poll", ok=True)
+    cli("poll", ok=True)
+    assert len(w.api.calls_to("VCONFBILLCONFLIST")) == 1  # INFO-200 today: asked once today
+    meetings = lines(cli("items", "--source", "schedules", "--json", ok=True))
+    (sub,) = [m for m in meetings if m["fields"].get("confirm_asked")]
+    assert sub["fields"]["confirm_asked"] == {w.coop["BILL_NO"]: now().date().isoformat()}
+    assert "taken_up" not in sub["fields"]

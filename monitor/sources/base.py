@@ -120,6 +120,8 @@ class PollContext:
     # (limit, final stages) → this source's stored items whose summary was never fetched,
     # oldest pending first (Store.unsummarised)
     unsummarised: Callable[..., list[Stored]] = _none_pending
+    # the bills the committee follows, any source (Store.followed_bills: rows with `fields`)
+    followed: Callable[[], list[dict[str, Any]]] = lambda: []
 
 
 def _no_warnings(source: SourceConfig, options: Any) -> list[str]:

@@ -52,6 +52,9 @@ class ScheduleOptions(BaseModel):
     days_behind: int = Field(7, ge=0, le=365)
     page_size: int = Field(100, ge=1, le=1000)
     max_pages: int = Field(10, ge=1, le=100)
+    # after a meeting, VCONFBILLCONFLIST (a bill's meetings, from the published minutes) is asked
+    # whether a followed bill on its agenda was taken up: at most this many calls per poll
+    confirm_per_poll: int = Field(5, ge=0, le=100)
 
 
 # --- rows → items (pure) ----------------------------------------------------------------------
@@ -234,6 +237,50 @@ def _read_service(
     return rows
 
 
+def _confirm(ctx: PollContext, options: ScheduleOptions, items: list[Item], today: date) -> None:
+    """Mark followed bills the minutes show were taken up at a meeting held already.
+
+    VCONFBILLCONFLIST?BILL_ID lists every meeting whose minutes hold the bill (`CONF_DT`
+    YYYY-MM-DD, `CONF_ID`; spec only, ASSEMBLY.md §9.4 step 5). The minutes come days after the
+    meeting, so a bill not yet found is asked again on a later day (once a day), up to
+    `confirm_per_poll` calls per poll. Found: `fields.taken_up[bill_no] = CONF_ID`.
+    """
+    for item in items:  # what earlier polls learned stays with the meeting
+        before = ctx.stored(item.key)
+        for name in ("taken_up", "confirm_asked"):
+            if before is not None and before.fields.get(name):
+                item.fields[name] = dict(before.fields[name])
+    budget = options.confirm_per_poll
+    past = [i for i in items if i.fields["date"] < today.isoformat() and i.fields.get("agenda")]
+    if not budget or not past:
+        return
+    bill_ids = {
+        str(b["fields"]["bill_no"]): str(b["fields"]["bill_id"])
+        for b in ctx.followed() if b["fields"].get("bill_no") and b["fields"].get("bill_id")
+    }  # fmt: skip
+    minutes: dict[str, list[dict[str, Any]]] = {}  # BILL_ID → rows, one call per bill per poll
+    for item in past:
+        taken, asked = dict(item.fields.get("taken_up") or {}), dict(item.fields.get("confirm_asked") or {})
+        for line in item.fields["agenda"]:
+            bill_no = str(line.get("bill_no"))
+            bill_id = bill_ids.get(bill_no)
+            if bill_id is None or bill_no in taken or asked.get(bill_no) == today.isoformat():
+                continue
+            if bill_id not in minutes:
+                if budget <= 0:
+                    break
+                budget -= 1
+                minutes[bill_id] = _call(ctx, "VCONFBILLCONFLIST", {"BILL_ID": bill_id, "pSize": 100}).rows
+            asked[bill_no] = today.isoformat()
+            for row in minutes[bill_id]:
+                if parse_date(row.get("CONF_DT")) == date.fromisoformat(item.fields["date"]):
+                    taken[bill_no] = nfc(row.get("CONF_ID")) or True
+        if taken:
+            item.fields["taken_up"] = taken
+        if asked:
+            item.fields["confirm_asked"] = asked
+
+
 def poll_schedules(ctx: PollContext) -> Batch:
     """Poll the chosen schedule services; keep meetings from days_behind ago to days_ahead on."""
     options: ScheduleOptions = ctx.options
@@ -250,6 +297,7 @@ def poll_schedules(ctx: PollContext) -> Batch:
                 continue
             if first.isoformat() <= item.fields["date"] <= last.isoformat():
                 items.append(item)
+    _confirm(ctx, options, items, today)
     return Batch(items, http_status=200, warnings=warnings)
 
 
