@@ -202,6 +202,8 @@ def poll(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool,
                 f"{pad(o.source, 22)} {pad(o.status, 12)} {o.fetched:>7} {o.new:>5} "
                 f"{o.updated:>5} {o.flagged:>5} {o.seconds:>6.1f}s"
             )
+            if o.agenda:  # followed bills found on meetings' agendas (assembly_schedules)
+                click.echo(f"    심사 일정: 따라가는 의안이 회의 안건에 오른 것 {o.agenda}건")
             for w in o.warnings:
                 click.echo(f"    경고: {w}")
             if o.error:

@@ -292,6 +292,7 @@ def test_a_followed_bill_on_a_subcommittee_agenda_gives_exactly_one_agenda_event
     assert len(calls) == 1 and len(w.api.calls_to(FULL)) == 1
     assert b"sentinel-key-123" not in (workdir / "monitor.db").read_bytes()
     # a re-poll adds nothing
+    assert "심사 일정" not in cli("poll", ok=True).output
     (_, _, again) = lines(cli("poll", "--json", ok=True))
     assert again["agenda"] == 0 and len(events_of(cli)) == 1
 
@@ -300,7 +301,7 @@ def test_a_changed_time_or_a_row_that_vanishes_and_returns_adds_nothing_a_moved_
     world: Callable[..., World], cli: Cli
 ) -> None:
     w = world()
-    cli("poll", ok=True)
+    assert "    심사 일정: 따라가는 의안이 회의 안건에 오른 것 1건" in cli("poll", ok=True).output
     w.sub["MEETING_TIME"] = "14:00"
     cli("poll", ok=True)
     w.api.schedules[SUB] = [r for r in w.api.schedules[SUB] if r is not w.sub]  # gone for a poll …
