@@ -434,6 +434,22 @@ def test_the_service_rewrites_the_calendar_after_each_poll(
     assert (workdir / "feed" / "policy.ics").stat().st_mtime_ns == mtime  # unchanged: not rewritten
 
 
+def test_a_calendar_file_that_cannot_be_written_is_logged_and_the_poll_still_counts(
+    world: Callable[..., World], workdir: Path, cli: Cli, caplog: pytest.LogCaptureFixture
+) -> None:
+    from monitor.config import Settings
+    from monitor.service import Runtime, poll_job
+
+    world(calendar={"path": "no-such-folder/policy.ics"})
+    runtime = Runtime(Settings(workdir / "monitor.db", workdir / "sources.yaml", workdir / "rules"))
+    with caplog.at_level("ERROR", logger="monitor.jobs"):
+        poll_job(runtime, "schedules")
+    assert "calendar: cannot write no-such-folder/policy.ics" in caplog.text
+    assert not (workdir / "no-such-folder").exists()
+    (run,) = [r for r in lines(cli("sources", "--json", ok=True)) if r["id"] == "schedules"]
+    assert run["status"] == "ok"
+
+
 @pytest.mark.parametrize(
     ("calendar", "message"),
     [
