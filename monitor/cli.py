@@ -27,6 +27,12 @@ class ConfigProblem(click.ClickException):
         return f"{self.message}\n설정 파일을 고친 뒤 다시 실행하세요 (fix the file above and run again)."
 
 
+class EnvironmentProblem(click.ClickException):
+    """A problem with the DB file, its folder or an environment variable: one line, exit code 2."""
+
+    exit_code = 2
+
+
 def _settings(ctx: click.Context) -> Settings:
     return ctx.find_object(Settings)  # type: ignore[return-value]
 
@@ -35,6 +41,34 @@ class ConfigMissing(click.ClickException):
     """A config file or folder that does not exist: the path, what set it, exit code 2."""
 
     exit_code = 2
+
+
+def _open_store(settings: Settings, *, read: bool = False) -> Any:
+    """Open the DB for a command: read commands read-only, never creating a file or folder.
+
+    Any DB problem (missing for a read, damaged, not writable) is one line naming the file, the
+    user and the fix, with exit code 2.
+    """
+    from monitor.store import Store, StoreError
+
+    try:
+        return Store(settings.db, mode="read" if read else "create")
+    except StoreError as e:
+        raise EnvironmentProblem(str(e)) from None
+
+
+def _check_tz() -> None:
+    """MONITOR_TZ must name a time zone (a typo would otherwise fail deep inside with a traceback)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = os.environ.get("MONITOR_TZ") or "Asia/Seoul"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise EnvironmentProblem(
+            f"환경 변수 MONITOR_TZ={value!r} 은(는) 알 수 없는 시간대입니다: MONITOR_TZ=Asia/Seoul 처럼 "
+            "tz 데이터베이스 이름을 쓰거나 변수를 지우세요 (기본값 Asia/Seoul)"
+        ) from None
 
 
 def _load(settings: Settings, *, need_sources: bool = True) -> tuple[SourcesFile | None, RuleSet]:
@@ -144,6 +178,7 @@ def main(ctx: click.Context, db: str | None, sources_path: str | None,
     from monitor import logs
 
     logs.setup("INFO" if verbose else None, log_format)
+    _check_tz()
     # a value click took from MONITOR_* is left to Settings, which then knows (and says) where it came from
     from_env = click.core.ParameterSource.ENVIRONMENT
     sources_path = None if ctx.get_parameter_source("sources_path") == from_env else sources_path
@@ -171,7 +206,6 @@ def poll(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool,
     """
     from monitor.http import HttpClient
     from monitor.ingest import poll_sources
-    from monitor.store import Store
 
     settings = _settings(ctx)
     sources, rules = _load(settings)
@@ -185,7 +219,7 @@ def poll(ctx: click.Context, source_ids: tuple[str, ...], as_json: bool,
     chosen = [known[s] for s in source_ids] if source_ids else [
         s for s in sources.sources if s.enabled or include_disabled
     ]  # fmt: skip
-    store = Store(settings.db)
+    store = _open_store(settings)
     try:
         outcomes = poll_sources(chosen, store, HttpClient(sources.http), Matcher(rules))
         alerts = _alerts_after_poll(store, sources, rules)
@@ -366,14 +400,12 @@ def rules_test(ctx: click.Context, input_path: Path | None, as_json: bool) -> No
     if input_path is not None:
         entries = list(_read_jsonl(input_path))
     else:
-        from monitor.store import Store
-
         if not settings.db.exists():
             raise click.ClickException(
                 f"{settings.db}: DB 가 아직 없습니다. 먼저 'monitor poll' 을 하거나 --input 파일.jsonl 을 "
                 "주세요 (no database yet)"
             )
-        store = Store(settings.db)
+        store = _open_store(settings, read=True)
         try:
             entries = [
                 {"id": f"{it['source']}:{it['key']}", "source": it["source"], **it["fields"],
@@ -489,10 +521,8 @@ def items(ctx: click.Context, topic: str | None, since: str | None, flagged: boo
 
     Example: monitor items --topic cooperatives --since 7d
     """
-    from monitor.store import Store
-
     names = {} if as_json else _source_names(_settings(ctx))
-    store = Store(_settings(ctx).db)
+    store = _open_store(_settings(ctx), read=True)
     try:
         rows = store.items(topic=topic, since=_duration(since), flagged=flagged, source=source,
                            limit=limit)  # fmt: skip
@@ -539,9 +569,7 @@ def events(ctx: click.Context, since: str | None, type_: str | None, source: str
 
     Example: monitor events --since 7d --type stage --json
     """
-    from monitor.store import Store
-
-    store = Store(_settings(ctx).db)
+    store = _open_store(_settings(ctx), read=True)
     try:
         rows = store.events(since=_duration(since), type_=type_, source=source)
     finally:
@@ -589,7 +617,7 @@ def _source_names(settings: Settings) -> dict[str, str]:
         return {}
 
 
-NEVER_RUN = "아직 수집 안 함"
+NEVER_RUN = "아직 수집 전"  # the same word as `status` and the digest footer (health.py)
 # a source's last status (runs.status) in the words `monitor sources` shows
 STATUS_WORDS = {
     "ok": "정상", "not_modified": "정상 (변경 없음)", "failed": "실패", "blocked": "막힘 robots.txt",
@@ -614,15 +642,13 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
 
     Example: monitor sources --json
     """
-    from monitor.store import Store
-
     settings = _settings(ctx)
     sources, _ = _load(settings)
     assert sources is not None
     states: dict[str, dict[str, Any]] = {}
     last_runs: dict[str, dict[str, Any]] = {}
     if settings.db.exists():
-        store = Store(settings.db)
+        store = _open_store(settings, read=True)
         try:
             states = {s.id: store.state(s.id) for s in sources.sources}
             last_runs = store.last_runs()
@@ -778,11 +804,10 @@ def init(folder: Path, force: bool) -> None:
 # --- digests and deliveries -------------------------------------------------------------------
 
 
-def _job(ctx: click.Context, day: str | None = None, to: str | None = None) -> Any:
+def _job(ctx: click.Context, day: str | None = None, to: str | None = None, read: bool = False) -> Any:
     from datetime import date as date_cls
 
     from monitor.jobs import Job
-    from monitor.store import Store
     from monitor.text import now
 
     settings = _settings(ctx)
@@ -794,7 +819,7 @@ def _job(ctx: click.Context, day: str | None = None, to: str | None = None) -> A
         raise click.BadParameter(
             f"'{day}' 는 날짜가 아닙니다. 2026-09-14 처럼 쓰세요 (not a date)", param_hint="--date"
         ) from None
-    return Job(Store(settings.db), sources, ruleset, today, to=to)
+    return Job(_open_store(settings, read=read), sources, ruleset, today, to=to)
 
 
 def _report(outcomes: list[Any]) -> bool:
@@ -841,7 +866,7 @@ def digest(
     from monitor.notify import payload_for
     from monitor.render.text import render_text
 
-    job = _job(ctx, day, to)
+    job = _job(ctx, day, to, read=dry_run or as_json)  # a preview reads the DB and writes nothing
     try:
         schedule = job.config.notify.daily if kind == "daily" else job.config.notify.weekly
         if to in ("slack", "email") and not job.destinations(schedule.to):
@@ -922,9 +947,7 @@ def deliveries(ctx: click.Context, status: str | None, as_json: bool) -> None:
 
     Example: monitor deliveries --status pending
     """
-    from monitor.store import Store
-
-    store = Store(_settings(ctx).db)
+    store = _open_store(_settings(ctx), read=True)
     try:
         rows = store.deliveries(status=status)
     finally:
@@ -1012,8 +1035,9 @@ def calendar_cmd(ctx: click.Context, out_path: Path | None, days: int | None) ->
 
 
 @main.command("run")
-@click.option("--grace", type=float, default=20.0, show_default=True,
-              help="SIGTERM 뒤 진행 중인 수집이 끝나기를 기다릴 최대 초.")  # fmt: skip
+@click.option("--grace", type=float, default=7.0, show_default=True,
+              help="SIGTERM 뒤 진행 중인 수집이 끝나기를 기다릴 최대 초. 그 뒤 수집은 취소됩니다 "
+                   "(docker stop 의 10초보다 짧게).")  # fmt: skip
 @click.pass_context
 def run_cmd(ctx: click.Context, grace: float) -> None:
     """서비스를 실행합니다: 소스마다 정해진 간격으로 수집하고, 정해진 시각에 다이제스트를 보냅니다.
@@ -1025,6 +1049,7 @@ def run_cmd(ctx: click.Context, grace: float) -> None:
 
     Example: monitor --log-format json run
     """
+    from monitor.errors import StoreError
     from monitor.service import LockError, run
 
     settings = _settings(ctx)
@@ -1033,6 +1058,8 @@ def run_cmd(ctx: click.Context, grace: float) -> None:
         code = run(settings, sys.stdout, grace=grace)
     except LockError as e:
         raise click.ClickException(str(e)) from None
+    except StoreError as e:  # the DB or its lock cannot be used, or the DB vanished under us
+        raise EnvironmentProblem(str(e)) from None
     ctx.exit(code)
 
 
@@ -1044,52 +1071,81 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
     Show each source's health and the last digests; exit 0 healthy, 1 degraded, 2 failing.
 
-    cron 과 컨테이너 상태 점검에 씁니다.
+    일부 문제: 실패했거나 멈춘 소스, 아직 수집 전인 소스, 기다리는 전송. 장애: DB가 없거나 손상되었거나
+    쓸 수 없음, 30분 넘게 끝나지 않은 수집, 계속 실패하는 소스·전송·예약 작업. cron 과 컨테이너 상태
+    점검에 씁니다. DB는 읽기 전용으로 열고 만들지 않습니다.
 
     Example: monitor status --json
     """
-    from monitor.health import assess
+    from monitor.health import POLL_DEADLINE, assess, stuck_runs
     from monitor.health import status as status_of
-    from monitor.store import Store
+    from monitor.store import Store, StoreError, write_problem
     from monitor.text import now
 
     settings = _settings(ctx)
     sources, _ = _load(settings)
     assert sources is not None
     notify = sources.notify
-    store = Store(settings.db)
+    try:
+        store = Store(settings.db, mode="read")
+    except StoreError as e:
+        if as_json:
+            _echo_json({"status": "failing", "db": str(settings.db.absolute()), "error": str(e),
+                        "sources": [], "digests": [], "unfinished_deliveries": 0})  # fmt: skip
+        else:
+            click.echo("상태: 장애 (failing)")
+            click.echo(f"오류: {e}", err=True)
+        ctx.exit(2)
     try:
         states = {r["source"]: r for r in store.source_health_rows()}
         digests = [d for d in store.deliveries(limit=200) if d["kind"] in ("daily", "weekly")][:5]
         unfinished = store.unfinished_deliveries() + store.deliveries(status="unconfirmed")
+        open_runs, jobs = store.open_runs(), store.failing_jobs()
     finally:
         store.close()
+    problem = write_problem(settings.db)  # the service could not write: polls stop
+    problems = [problem] if problem else []
     health = assess(sources.sources, states, now(), notify.stale_after_intervals)
-    report = status_of(health, unfinished, notify.alert_after_failures)
+    stuck = stuck_runs(open_runs, now())
+    report = status_of(
+        health, unfinished, notify.alert_after_failures, stuck=stuck, jobs=jobs, problems=problems
+    )
     if as_json:
         keys = ("id", "kind", "period", "destination", "status", "sent_at", "last_error")
         _echo_json({
             "status": report.word,
+            "db": str(settings.db.absolute()),
+            "problems": problems,
             "sources": [
-                {"id": h.id, "name": h.name, "ok": h.ok and not h.stale, "consecutive_failures": h.failures,
+                {"id": h.id, "name": h.name, "ok": h.ok, "state": h.state, "consecutive_failures": h.failures,
                  "failing_days": h.failing_days, "stale": h.stale, "never_run": h.never_run,
                  "last_success_at": h.last_success_at, "last_error": h.error}
                 for h in health
             ],
+            "stuck_polls": [s.__dict__ for s in stuck],
+            "failing_jobs": [dict(j) for j in jobs],
             "digests": [{k: d[k] for k in keys} for d in digests],
             "unfinished_deliveries": len(unfinished),
         })  # fmt: skip
     else:
         label = {"healthy": "정상", "degraded": "일부 문제", "failing": "장애"}[report.word]
         click.echo(f"상태: {label} ({report.word})")
+        for problem in problems:
+            click.echo(f"  문제: {problem}")
         for h in health:
-            mark = "실패" if h.failures else ("멈춤" if h.stale else "정상")
-            mark = "아직 수집 안 함" if h.never_run else mark
-
             extra = f" · 연속 실패 {h.failures}회" if h.failures else ""
-            click.echo(f"  {pad(h.id, 24)} {pad(mark, 16)}{extra}")
+            click.echo(f"  {pad(h.id, 24)} {pad(h.label, 16)}{extra}")
             if h.error:
                 click.echo(f"      오류: {h.error}")
+        limit = int(POLL_DEADLINE.total_seconds() // 60)
+        for s in stuck:
+            click.echo(
+                f"  수집 멈춤: {s.source} (수집 #{s.run_id}, {s.started_at[:16]} 시작, {s.minutes}분째; "
+                f"{limit}분 넘게 끝나지 않음 — 서비스 로그를 보고 다시 시작하세요)"
+            )
+        for j in jobs:
+            job_id = j["job"].removeprefix("job:")
+            click.echo(f"  작업 실패: {job_id} 연속 {j['failures']}회 · {j['error'] or ''}")
         for d in digests:
             click.echo(f"  다이제스트 {d['kind']} {d['period']} → {d['destination']}: {d['status']}")
         if unfinished:

@@ -47,3 +47,10 @@ class ConfigNotFound(ConfigError):
     def __init__(self, message: str, path: object) -> None:
         super().__init__(message)
         self.path = path
+
+
+class StoreError(MonitorError):
+    """The database file cannot be used: missing, damaged, not writable, or replaced under us.
+
+    The message is one line naming the file, the user the process runs as and what to do.
+    """

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.text import parse_datetime
+
+# A poll still open this long after it started is stuck: the HTTP client's deadlines end a
+# healthy poll well before, and a run row left `running` by a process that died counts too.
+POLL_DEADLINE = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -17,13 +21,27 @@ class SourceHealth:
 
     id: str
     name: str
-    ok: bool
+    ok: bool  # 정상: has succeeded, no failure since, not stale (the one verdict; see `state`)
     failing_days: int = 0  # 1 = failing since today
     error: str | None = None
     never_run: bool = False
     failures: int = 0  # consecutive
     stale: bool = False  # no success for stale_after × interval
     last_success_at: str | None = None
+
+    @property
+    def state(self) -> str:
+        """ok | never (아직 수집 전) | failing | stale: what status and the digest footer say."""
+        if self.never_run:
+            return "never"
+        if self.failures:
+            return "failing"
+        return "stale" if self.stale else "ok"
+
+    @property
+    def label(self) -> str:
+        """The Korean word for the state, as status and the footer show it."""
+        return {"ok": "정상", "never": "아직 수집 전", "failing": "실패", "stale": "멈춤"}[self.state]
 
 
 def idle_seconds(state: Mapping[str, Any], now: datetime) -> float | None:
@@ -35,14 +53,15 @@ def idle_seconds(state: Mapping[str, Any], now: datetime) -> float | None:
 def assess(
     sources: Iterable[Any], states: Mapping[str, Mapping[str, Any]], now: datetime, stale_after: float = 3.0
 ) -> list[SourceHealth]:
-    """Health of every enabled source from its state row (a source never polled counts as ok)."""
+    """Health of every enabled source from its state row; a source that has never succeeded
+    is not ok (`never_run` when it has no finished poll yet)."""
     out = []
     for source in sources:
         if not source.enabled:
             continue
         state = states.get(source.id) or {}
         if not state:
-            out.append(SourceHealth(source.id, source.name, True, never_run=True))
+            out.append(SourceHealth(source.id, source.name, False, never_run=True))
             continue
         failures = int(state.get("consecutive_failures") or 0)
         idle = idle_seconds(state, now)
@@ -51,10 +70,34 @@ def assess(
         if failures:
             since = parse_datetime(state.get("failing_since") or state.get("last_run_at"))
             days = max((now.date() - since.date()).days + 1, 1) if since else 1
+        never = not failures and not state.get("last_success_at")
         out.append(SourceHealth(
-            source.id, source.name, failures == 0, days, state.get("last_error") if failures else None,
+            source.id, source.name, failures == 0 and not stale and not never, days,
+            state.get("last_error") if failures else None, never_run=never,
             failures=failures, stale=stale, last_success_at=state.get("last_success_at"),
         ))  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class StuckRun:
+    """A poll whose run is still open past POLL_DEADLINE."""
+
+    source: str
+    run_id: int
+    started_at: str
+    minutes: int
+
+
+def stuck_runs(rows: Iterable[Mapping[str, Any]], now: datetime, deadline: timedelta = POLL_DEADLINE
+               ) -> list[StuckRun]:  # fmt: skip
+    """The open runs (status `running`) that started longer ago than the deadline."""
+    out = []
+    for row in rows:
+        started = parse_datetime(row.get("started_at"))
+        if started is not None and now - started > deadline:
+            minutes = int((now - started).total_seconds() // 60)
+            out.append(StuckRun(str(row["source"]), int(row["id"]), str(row["started_at"]), minutes))
     return out
 
 
@@ -65,6 +108,9 @@ class Status:
     code: int
     sources: list[SourceHealth]
     unfinished: list[Mapping[str, Any]]
+    stuck: list[StuckRun] = field(default_factory=list)
+    jobs: list[Mapping[str, Any]] = field(default_factory=list)  # failing scheduler jobs
+    problems: list[str] = field(default_factory=list)  # the DB or lock cannot be written …
 
     @property
     def word(self) -> str:
@@ -73,29 +119,43 @@ class Status:
 
 
 def status(
-    health: list[SourceHealth], unfinished: list[Mapping[str, Any]], after_failures: int = 3
+    health: list[SourceHealth],
+    unfinished: list[Mapping[str, Any]],
+    after_failures: int = 3,
+    *,
+    stuck: list[StuckRun] | None = None,
+    jobs: list[Mapping[str, Any]] | None = None,
+    problems: list[str] | None = None,
 ) -> Status:
-    """Failing when a source reached the alert threshold or a delivery keeps failing; degraded on
-    any failure, staleness or delivery still waiting."""
-    code = 0
+    """Failing when a source reached the alert threshold, a delivery or a scheduler job keeps
+    failing, a poll is stuck past its deadline, or the DB/lock cannot be written; degraded on any
+    failure, staleness, source not yet collected, or delivery still waiting."""
+    stuck, jobs, problems = list(stuck or []), list(jobs or []), list(problems or [])
+    code = 2 if stuck or problems else 0
     for h in health:
-        code = max(code, 2 if h.failures >= after_failures else (1 if h.failures or h.stale else 0))
+        code = max(code, 2 if h.failures >= after_failures else (0 if h.ok else 1))
     for d in unfinished:
         code = max(code, 2 if d["attempts"] >= 3 or d["status"] == "unconfirmed" else 1)
-    return Status(code, health, unfinished)
+    for j in jobs:
+        code = max(code, 2 if int(j["failures"]) >= after_failures else 1)
+    return Status(code, health, unfinished, stuck, jobs, problems)
 
 
 def health_line(health: list[SourceHealth]) -> str:
-    """The digest footer: `정상 14/15 · 국회입법예고 3일째 실패`."""
+    """The digest footer: `정상 13/15 · 국회입법예고 3일째 실패 · 고용노동부 공지 아직 수집 전`."""
     ok = sum(h.ok for h in health)
     parts = [f"정상 {ok}/{len(health)}"]
-    parts += [f"{h.name} {h.failing_days}일째 실패" for h in health if not h.ok]
+    for h in health:
+        if h.state == "failing":
+            parts.append(f"{h.name} {h.failing_days}일째 실패")
+        elif not h.ok:
+            parts.append(f"{h.name} {h.label}")
     return " · ".join(parts)
 
 
 def failing(health: list[SourceHealth]) -> list[SourceHealth]:
-    """The sources that are failing now."""
-    return [h for h in health if not h.ok]
+    """The sources that are failing now (not merely waiting for their first poll, or stale)."""
+    return [h for h in health if h.failures]
 
 
 # --- health alerts ----------------------------------------------------------------------------

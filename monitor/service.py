@@ -7,16 +7,18 @@ import hashlib
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -24,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import NotifyConfig, RuleSet, Settings, SourcesFile, load_rules, load_sources
 from monitor.crontab import schedule_lines, trigger
 from monitor.digest import Digest, Section
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.http import HttpClient
 from monitor.ingest import poll_source
 from monitor.jobs import (
@@ -37,11 +39,15 @@ from monitor.jobs import (
     weekly_digests,
 )
 from monitor.rules import Matcher
-from monitor.store import Store
+from monitor.store import DatabaseGone, Store, folder_fix, gone_message, lock_path, process_user
 from monitor.text import SEOUL, now
 
 log = logging.getLogger(__name__)
 
+# Executors: polls have their own threads, so sources that hang (up to every poll thread) never
+# starve the digests, deliveries and the service's own checks, which run on the default pool.
+POLL_THREADS = 4
+DEFAULT_THREADS = 4
 JOB_DEFAULTS = {
     # explicit: APScheduler's default misfire_grace_time of 1 s silently skips a late job
     "coalesce": True,
@@ -53,37 +59,94 @@ DIGEST_GRACE = 4 * 3600  # a digest up to 4 hours late still goes out
 CHECK_EVERY = 60  # seconds between config mtime checks
 DELIVERY_EVERY = 600  # seconds between retries of pending deliveries
 CATCH_UP_DELAY = 10  # seconds after start before a missed digest runs
+GUARD_EVERY = 5  # seconds between checks that the DB file is still the one the service opened
+# After SIGTERM a running poll gets this long to finish before it is abandoned (rolled back, its
+# run marked aborted): under `docker stop`'s default 10 s, with room for the exit itself.
+STOP_GRACE = 7.0
 
 
 class LockError(MonitorError):
     """Another `monitor run` holds the lock on this database."""
 
 
+class ServiceLock:
+    """The held lock file: the holder's pid on the first line, the DB's identity on the second.
+
+    The identity outlives the service: a later start that finds an identity but no DB knows the
+    DB vanished (and stops) rather than taking a missing file for a first start.
+    """
+
+    def __init__(self, path: Path, fh: TextIO, remembered: str | None) -> None:
+        self.path = path
+        self.remembered = remembered  # the DB id a previous service wrote here, if any
+        self._fh = fh
+
+    def remember(self, db_id: str | None) -> None:
+        """Write our pid and the DB's id into the lock file."""
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.write(f"{os.getpid()}\n{db_id or ''}\n")
+        self._fh.flush()
+
+
 @contextmanager
-def single_instance(db: Path) -> Iterator[Path]:
-    """Hold an exclusive lock next to the DB for as long as the service runs."""
-    path = db.with_name(db.name + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = path.open("a+")
+def single_instance(db: Path) -> Iterator[ServiceLock]:
+    """Hold an exclusive lock beside the DB's resolved path for as long as the service runs.
+
+    A lock file that cannot be created or opened is a StoreError naming it, the user and the fix.
+    """
+    path = lock_path(db)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a+")
+    except OSError as e:
+        raise StoreError(
+            f"잠금 파일 {path} 을(를) 만들 수 없습니다 ({e.strerror}; 실행 사용자 {process_user()}): "
+            f"{folder_fix(path.parent)}"
+        ) from None
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         fh.seek(0)
-        holder = fh.read().strip() or "?"
+        holder = (fh.read().split() or ["?"])[0]
         fh.close()
         raise LockError(
             f"another `monitor run` (pid {holder}) is already using {db}; stop it first, "
             "or point this one at another database with --db"
         ) from None
     fh.seek(0)
-    fh.truncate()
-    fh.write(str(os.getpid()))
-    fh.flush()
+    lines = fh.read().splitlines()
+    lock = ServiceLock(path, fh, lines[1].strip() or None if len(lines) > 1 else None)
+    lock.remember(lock.remembered)
     try:
-        yield path
+        yield lock
     finally:
         fcntl.flock(fh, fcntl.LOCK_UN)
         fh.close()
+
+
+def open_service_db(db: Path, remembered: str | None) -> str:
+    """Create or migrate the service's DB and return its identity.
+
+    A DB that a previous service used (its id in the lock file) but that is no longer there is
+    not created again: a new empty DB would re-send every recent alert (issue 17.3).
+    """
+    if remembered and not db.exists():
+        raise DatabaseGone(gone_message(db, remembered))
+    store = Store(db)
+    try:
+        return store.identity or ""
+    finally:
+        store.close()
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a file, None when there is none: a new file at the path differs."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _mtimes(settings: Settings) -> tuple[tuple[str, float], ...]:
@@ -98,7 +161,7 @@ def _mtimes(settings: Settings) -> tuple[tuple[str, float], ...]:
 class Runtime:
     """The service's current, validated config and the things built from it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db_id: str | None = None) -> None:
         self.settings = settings
         self.lock = threading.Lock()
         self.config, self.ruleset = self._load()
@@ -106,7 +169,13 @@ class Runtime:
         self.client = HttpClient(self.config.http)
         self.mtimes = _mtimes(settings)
         self.active = 0
+        self.running: dict[str, int] = {}  # job name → how many run now (poll:<source> …)
         self.scheduler: BaseScheduler | None = None
+        # the identity of the DB the service opened: jobs open exactly that DB, never a new one
+        self.db_id = db_id
+        self.db_inode = _inode(settings.db)
+        self.fatal: StoreError | None = None  # why the service stopped itself
+        self.failed_jobs: set[str] = set()  # jobs whose last run failed (an `ok` run ends it)
 
     def _load(self) -> tuple[SourcesFile, RuleSet]:
         config = load_sources(self.settings.sources)
@@ -114,16 +183,63 @@ class Runtime:
 
     @contextmanager
     def job(self, name: str) -> Iterator[Store]:
-        """Count a running job and give it its own DB connection."""
+        """Count a running job and give it its own connection to the service's own DB.
+
+        A DB that vanished or was replaced stops the service (`stop_fatal`) instead of letting
+        the job create a new one.
+        """
         with self.lock:
             self.active += 1
-        store = Store(self.settings.db)
+            self.running[name] = self.running.get(name, 0) + 1
         try:
-            yield store
+            store = self.open_store()
+            try:
+                yield store
+            finally:
+                store.close()
         finally:
-            store.close()
             with self.lock:
                 self.active -= 1
+                self.running[name] -= 1
+
+    def open_store(self) -> Store:
+        """A connection to the DB the service started on (any DB when started without one)."""
+        if self.db_id is None:
+            return Store(self.settings.db)
+        try:
+            return Store(self.settings.db, mode="existing", expect_id=self.db_id)
+        except DatabaseGone as e:
+            self.stop_fatal(e)
+            raise
+
+    def stop_fatal(self, error: StoreError) -> None:
+        """Stop the service because its DB is gone: loudly, once, with the one-line reason."""
+        with self.lock:
+            if self.fatal is not None:
+                return
+            self.fatal = error
+        log.critical("stopping: %s", error)
+        if self.scheduler is not None:
+            with suppress(SchedulerNotRunningError):
+                self.scheduler.shutdown(wait=False)
+
+    def check_db(self) -> None:
+        """The guard job: the DB file must still be the one the service opened.
+
+        A stat every few seconds; only a changed or missing file is opened to read its identity
+        (a backup restored with the same id is accepted).
+        """
+        inode = _inode(self.settings.db)
+        if inode is not None and inode == self.db_inode:
+            return
+        store = self.open_store()  # raises, and stops the service, when it is another DB or none
+        store.close()
+        self.db_inode = inode
+
+    def polls_running(self) -> list[str]:
+        """Sources whose poll job runs now."""
+        with self.lock:
+            return [n.removeprefix("poll:") for n, c in self.running.items() if c and n.startswith("poll:")]
 
     def make_job(self, store: Store, day: date | None = None) -> Job:
         """A delivery Job on the current config (for today, or the day a late digest was due)."""
@@ -217,6 +333,7 @@ def schedule(scheduler: BaseScheduler, runtime: Runtime) -> None:
             args=[runtime, source.id],
             id=f"poll:{source.id}",
             name=f"수집 {source.name}",
+            executor="polls",
             misfire_grace_time=POLL_GRACE,
             # first polls right after start, a few seconds apart
             next_run_time=start + timedelta(seconds=5 + 3 * index),
@@ -299,28 +416,40 @@ def build_scheduler(runtime: Runtime, blocking: bool = True) -> BaseScheduler:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     cls = BlockingScheduler if blocking else BackgroundScheduler
-    scheduler = cls(
-        timezone=SEOUL, job_defaults=dict(JOB_DEFAULTS), executors={"default": ThreadPoolExecutor(4)}
-    )
+    executors = {"default": ThreadPoolExecutor(DEFAULT_THREADS), "polls": ThreadPoolExecutor(POLL_THREADS)}
+    scheduler = cls(timezone=SEOUL, job_defaults=dict(JOB_DEFAULTS), executors=executors)
     runtime.scheduler = scheduler
     schedule(scheduler, runtime)
     scheduler.add_job(
         runtime.reload, IntervalTrigger(seconds=CHECK_EVERY, timezone=SEOUL), id="service:reload",
         name="설정 변경 확인",
     )  # fmt: skip
-    scheduler.add_listener(_listener(runtime), EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    if runtime.db_id is not None:
+        scheduler.add_job(
+            runtime.check_db, IntervalTrigger(seconds=GUARD_EVERY, timezone=SEOUL), id="service:guard",
+            name="DB 파일 확인",
+        )  # fmt: skip
+    scheduler.add_listener(_listener(runtime), EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_EXECUTED)
     return scheduler
 
 
 def _listener(runtime: Runtime) -> Callable[[JobExecutionEvent], None]:
     def on_event(event: JobExecutionEvent) -> None:
-        what = "missed" if event.code == EVENT_JOB_MISSED else "failed"
-        error = f"{type(event.exception).__name__}: {event.exception}" if event.exception else what
-        log.error("job %s %s: %s", event.job_id, what, error)
+        if runtime.fatal is not None:
+            return  # stopping: the DB is gone, there is nothing to record into
+        if event.code == EVENT_JOB_EXECUTED:
+            if event.job_id not in runtime.failed_jobs:
+                return
+            what, error = "ok", None  # a job that failed works again: end its streak
+        else:
+            what = "missed" if event.code == EVENT_JOB_MISSED else "failed"
+            error = f"{type(event.exception).__name__}: {event.exception}" if event.exception else what
+            log.error("job %s %s: %s", event.job_id, what, error)
         try:
             with runtime.job("listener") as store, store.atomic():
                 run_id = store.begin_run(f"job:{event.job_id}")
                 store.finish_run(run_id, what, error=error)
+            (runtime.failed_jobs.discard if what == "ok" else runtime.failed_jobs.add)(event.job_id)
         except Exception:  # the listener must never take the scheduler down
             log.exception("could not record the %s job %s", what, event.job_id)
 
@@ -338,16 +467,26 @@ def describe(scheduler: BaseScheduler) -> list[tuple[str, str, str]]:
     return rows
 
 
-def run(settings: Settings, out: TextIO, grace: float = 20.0) -> int:
-    """Run until SIGTERM/SIGINT; returns the exit code."""
-    with single_instance(settings.db):
+def run(settings: Settings, out: TextIO, grace: float = STOP_GRACE) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code.
+
+    Raises StoreError (one line) when the DB or its lock cannot be used, or when the DB vanished
+    or was replaced while the service ran.
+    """
+    with single_instance(settings.db) as lock:
         runtime = Runtime(settings)
-        Store(settings.db).close()  # create or migrate the DB before the first job
+        # create or migrate the DB before the first job, and learn its identity
+        runtime.db_id = open_service_db(settings.db, lock.remembered)
+        runtime.db_inode = _inode(settings.db)
+        lock.remember(runtime.db_id)
+        with runtime.job("service:start") as store:
+            runtime.failed_jobs = {j["job"].removeprefix("job:") for j in store.failing_jobs()}
         scheduler = build_scheduler(runtime)
 
         def stop(signum: int, frame: Any) -> None:
             log.warning("signal %s: stopping (a running poll finishes or is rolled back)", signum)
-            scheduler.shutdown(wait=False)
+            with suppress(SchedulerNotRunningError):
+                scheduler.shutdown(wait=False)
 
         def hup(signum: int, frame: Any) -> None:
             scheduler.add_job(
@@ -368,20 +507,43 @@ def run(settings: Settings, out: TextIO, grace: float = 20.0) -> int:
         for line in digest_schedule_lines(runtime.config.notify, started) + late:
             out.write(f"  {line}\n")
         out.flush()
-        scheduler.start()  # blocks until a signal shuts it down
-        deadline = time.monotonic() + grace
-        while runtime.active and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if runtime.active:
-            # an unfinished poll's transaction is rolled back by SQLite; its run row is marked
-            # aborted at the next start
-            log.warning(
-                "leaving %d unfinished job(s); their uncommitted writes are discarded", runtime.active
-            )
-            logging.shutdown()
-            os._exit(0)
-        out.write("policy-monitor 서비스 종료\n")
-        return 0
+        scheduler.start()  # blocks until a signal (or a vanished DB) shuts it down
+        return _finish(runtime, out, grace)
+
+
+def _finish(runtime: Runtime, out: TextIO, grace: float) -> int:
+    """Let running jobs end within the grace, then leave: 0 after a signal, StoreError when the
+    DB vanished. A poll still running is abandoned: SQLite discards its uncommitted transaction,
+    and its run row is closed here as aborted (or at the next start, if the DB is busy)."""
+    deadline = time.monotonic() + grace
+    while runtime.active and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if runtime.active:
+        log.warning("leaving %d unfinished job(s); their uncommitted writes are discarded", runtime.active)
+        if runtime.fatal is None:
+            _abort_open_polls(runtime)
+        else:
+            sys.stderr.write(f"Error: {runtime.fatal}\n")
+        sys.stdout.flush()
+        logging.shutdown()
+        os._exit(2 if runtime.fatal is not None else 0)
+    if runtime.fatal is not None:
+        raise runtime.fatal
+    out.write("policy-monitor 서비스 종료\n")
+    return 0
+
+
+def _abort_open_polls(runtime: Runtime) -> None:
+    """Mark the runs of abandoned polls aborted, so the stop leaves no run `running`."""
+    sources = runtime.polls_running()
+    try:
+        store = runtime.open_store()
+        try:
+            store.abort_runs(sources, "the service stopped (SIGTERM) during this poll; nothing was stored")
+        finally:
+            store.close()
+    except Exception as e:  # the DB is busy or gone: the next start closes these runs
+        log.warning("could not mark the abandoned polls %s aborted: %s", sources, e)
 
 
 def _start_warnings(runtime: Runtime) -> list[str]:

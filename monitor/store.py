@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 import sqlite_utils
 
+from monitor.errors import StoreError
 from monitor.rules import Match
 from monitor.sources.base import Item, Stored
 from monitor.text import iso, now, parse_datetime
@@ -140,6 +144,13 @@ MIGRATIONS: tuple[str | Callable[[sqlite_utils.Database], None], ...] = (
     """,
     # 6: keys in the canonical form every kind's items now get (monitor/urls.py)
     lambda db: _canonical_keys(db),
+    # 7: the DB's identity, written once at creation: a service that finds another id (or no
+    # file) at its path stops instead of carrying on with a new, empty DB (issue 17.3)
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('db_id', lower(hex(randomblob(16))));
+    INSERT INTO meta (key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    """,
 )
 
 
@@ -251,6 +262,191 @@ def _write_lock(path: Path) -> threading.RLock:
         return _WRITE_LOCKS.setdefault(key, threading.RLock())
 
 
+OpenMode = Literal["create", "existing", "read"]
+
+
+class DatabaseMissing(StoreError):
+    """No DB file where one was expected (a read command, a mistyped --db)."""
+
+
+class DatabaseGone(StoreError):
+    """The service's DB vanished or was replaced while (or since) it ran: stop, do not recreate."""
+
+
+def process_user() -> str:
+    """The user this process runs as, for messages: `monitor (uid 10001)`."""
+    import pwd
+
+    uid = os.geteuid()
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:  # e.g. `docker run --user 1234` with no passwd entry
+        return f"uid {uid}"
+
+
+def _abs(path: Path) -> str:
+    return str(path.absolute())
+
+
+def _writable(path: Path) -> bool:
+    effective = os.access in os.supports_effective_ids
+    return os.access(path, os.W_OK, effective_ids=effective)
+
+
+def _read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def folder_fix(folder: Path) -> str:
+    """What to do about a folder this user cannot write."""
+    if _read_only_fs(folder):
+        return (
+            f"{folder} 이(가) 읽기 전용으로 마운트되어 있습니다: 쓰기 가능하게 마운트하세요 "
+            "(docker -v 의 :ro 를 빼세요) 또는 --db/MONITOR_DB 로 쓸 수 있는 경로를 지정하세요"
+        )
+    return (
+        f"폴더 {folder} 와 그 안의 DB 파일을 이 사용자가 쓸 수 있게 하세요 (예: chown -R {os.geteuid()} "
+        f"{folder}) 또는 --db/MONITOR_DB 로 쓸 수 있는 경로를 지정하세요"
+    )
+
+
+def lock_path(db: Path) -> Path:
+    """The service's lock file: beside the DB's resolved path, so every spelling of one DB file
+    (relative, absolute, through a symlink) takes the same lock."""
+    real = Path(db).resolve()
+    return real.with_name(real.name + ".lock")
+
+
+def write_problem(path: Path) -> str | None:
+    """Why this process could not write the DB at path (the file, its -wal/-shm, the service's
+    lock file, their folder), or None.
+
+    SQLite in WAL mode writes the DB file, `-wal` and `-shm` beside it, and creates the latter two
+    in the folder; any of them not writable stops every poll and delivery.
+    """
+    path = Path(path)
+    folder = path.absolute().parent
+    files = (path, Path(f"{path}-wal"), Path(f"{path}-shm"), lock_path(path))
+    for target in [*(p for p in files if p.exists()), folder]:
+        if not _writable(target):
+            what = "폴더" if target == folder else ("잠금 파일" if target.suffix == ".lock" else "파일")
+            return (
+                f"DB {what} {_abs(target)} 에 쓸 수 없습니다 "
+                f"(실행 사용자 {process_user()}): {folder_fix(folder)}"
+            )
+    return None
+
+
+def missing_message(path: Path) -> str:
+    """A read command pointed at a DB file that does not exist."""
+    return (
+        f"DB 파일이 없습니다: {_abs(path)}. --db 옵션이나 MONITOR_DB 환경 변수의 경로를 확인하세요 "
+        "(처음이라면 `monitor poll` 이나 `monitor run` 이 새로 만듭니다)"
+    )
+
+
+def gone_message(path: Path, db_id: str) -> str:
+    """The service's DB is no longer at its path."""
+    return (
+        f"DB 파일 {_abs(path)} 이(가) 사라졌습니다 (DB id {db_id}). 빈 DB를 새로 만들면 보낸 알림을 "
+        "다시 보내게 되므로 서비스를 멈춥니다: 백업에서 이 파일을 복구한 뒤 다시 시작하세요 "
+        f"(정말 새 DB로 시작하려면 잠금 파일 {_abs(path)}.lock 을 지우세요)"
+    )
+
+
+def _replaced_message(path: Path, expected: str, found: str | None) -> str:
+    return (
+        f"DB 파일 {_abs(path)} 이(가) 다른 DB로 바뀌었습니다 (DB id {expected} → {found or '없음'}). "
+        "서비스를 멈춥니다: 원래 DB를 복구하거나, 새 DB로 운영하려면 서비스를 다시 시작하세요"
+    )
+
+
+def _check_before_open(path: Path, mode: OpenMode, expect_id: str | None) -> None:
+    """Refuse early what SQLite would report badly: a missing file, a folder we cannot create."""
+    if mode != "create":
+        if expect_id is not None and not path.exists():
+            raise DatabaseGone(gone_message(path, expect_id))
+        if not path.exists():
+            raise DatabaseMissing(missing_message(path))
+        if path.is_dir():
+            raise StoreError(f"DB 경로 {_abs(path)} 은(는) 폴더입니다: --db/MONITOR_DB 에 파일 경로를 주세요")
+        return
+    folder = path.absolute().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(
+            f"DB 폴더 {folder} 를 만들 수 없습니다 ({e.strerror}; 실행 사용자 {process_user()}): "
+            f"상위 폴더를 이 사용자가 쓸 수 있게 하거나 --db/MONITOR_DB 로 쓸 수 있는 경로를 지정하세요"
+        ) from None
+    if path.is_dir():
+        raise StoreError(f"DB 경로 {_abs(path)} 은(는) 폴더입니다: --db/MONITOR_DB 에 파일 경로를 주세요")
+    problem = write_problem(path)
+    if problem:
+        raise StoreError(problem)
+
+
+def _needs_migration(path: Path) -> bool:
+    """True for a policy-monitor DB whose schema is older than this version's (never raises)."""
+    try:
+        conn = _connect(path, "read")
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False  # the read itself reports what is wrong
+    return 0 < version < len(MIGRATIONS)
+
+
+def _connect(path: Path, mode: OpenMode) -> sqlite3.Connection:
+    """A connection in the given mode (URI filenames: `rw` never creates, `ro` never writes)."""
+    uri = "file:" + quote(_abs(path))
+    if mode == "create":
+        return sqlite3.connect(str(path))  # sqlite-utils' own way, as before
+    if mode == "existing":
+        return sqlite3.connect(f"{uri}?mode=rw", uri=True)
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+    except sqlite3.OperationalError:
+        # A WAL DB in a folder we cannot write: a read-only connection needs -shm, which it
+        # cannot create there; nobody can be writing the file through this folder either, so
+        # read it as immutable (https://www.sqlite.org/wal.html#readonly)
+        conn.close()
+        if _writable(path.absolute().parent):
+            raise
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+    return conn
+
+
+def _open_error(path: Path, mode: OpenMode, error: sqlite3.Error) -> StoreError:
+    """One line for a DB SQLite could not open or use: damaged, not writable, not a file."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    code = getattr(error, "sqlite_errorcode", 0) or 0
+    where = _abs(path)
+    if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or code in (26, 11):
+        return StoreError(
+            f"DB 파일 {where} 이(가) 손상되었거나 SQLite DB가 아닙니다 ({error}): 서비스를 멈추고 "
+            "백업에서 복구하세요. 백업이 없으면 이 파일을 다른 이름으로 옮겨 두고 다시 시작하면 새 DB를 "
+            "만듭니다 (--db/MONITOR_DB 경로가 맞는지도 확인하세요)"
+        )
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")):
+        folder = path.absolute().parent
+        return StoreError(
+            f"DB 파일 {where} 을(를) {'열' if mode == 'read' else '열어 쓸'} 수 없습니다 ({error}; "
+            f"실행 사용자 {process_user()}): {folder_fix(folder)}"
+        )
+    if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        return StoreError(
+            f"DB 파일 {where} 이(가) 다른 프로세스에 잠겨 있습니다 ({error}): 잠시 뒤 다시 실행하세요"
+        )
+    return StoreError(f"DB 파일 {where} 을(를) 쓸 수 없습니다 ({error}): 파일과 디스크 상태를 확인하세요")
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -258,17 +454,46 @@ def _json(value: Any) -> str:
 class Store:
     """One SQLite file in WAL mode; one Store (connection) per thread or job."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, mode: OpenMode = "create", expect_id: str | None = None) -> None:
+        """Open (and in `create` mode make and migrate) the DB.
+
+        `mode`: `create` makes the file when missing (poll, digest, the service's first start);
+        `existing` never creates one; `read` opens read-only and never writes (read commands).
+        `expect_id`: the identity the caller knows this DB by (the service); another id, or no
+        file, raises `DatabaseGone`. Every failure is a `StoreError` with a one-line message.
+        """
         self.path = Path(path)
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite_utils.Database(self.path)
-        conn = self.db.conn
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=10000")
-        self.migrate()
+        self.mode = mode
+        memory = str(path) == ":memory:"
+        if not memory:
+            _check_before_open(self.path, mode, expect_id)
+        if mode == "read" and not memory and _needs_migration(self.path) and write_problem(self.path) is None:
+            # an older schema (the package was upgraded, the service not restarted yet): bring it
+            # up to date when we may write it, then read as usual
+            Store(self.path, mode="existing").close()
+        try:
+            self.db = sqlite_utils.Database(self.path if memory else _connect(self.path, mode))
+        except sqlite3.Error as e:
+            raise _open_error(self.path, mode, e) from None
+        try:
+            conn = self.db.conn
+            if mode != "read":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=10000")
+            if mode == "read":
+                self._check_readable()
+            else:
+                self.migrate()
+            if expect_id is not None and self.identity != expect_id:
+                raise DatabaseGone(_replaced_message(self.path, expect_id, self.identity))
+        except sqlite3.Error as e:
+            self.db.conn.close()
+            raise _open_error(self.path, mode, e) from None
+        except StoreError:
+            self.db.conn.close()
+            raise
 
     def close(self) -> None:
         """Close the connection."""
@@ -303,6 +528,35 @@ class Store:
                 raise
 
     # -- schema -------------------------------------------------------------------------------
+
+    @property
+    def identity(self) -> str | None:
+        """The id written into this DB when it was created (None before migration 4)."""
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'db_id'").fetchone()
+        except sqlite3.OperationalError:  # no meta table: an older DB opened read-only
+            return None
+        return str(row[0]) if row else None
+
+    def _check_readable(self) -> None:
+        """A read-only open of a DB this version can read, or a StoreError saying what to do."""
+        version = self.version
+        if version == 0 and not self.db.table_names():
+            raise DatabaseMissing(
+                f"DB 파일 {_abs(self.path)} 이(가) 비어 있습니다 (아직 수집 전): `monitor poll` 로 먼저 "
+                "수집하거나, --db/MONITOR_DB 가 맞는 파일을 가리키는지 확인하세요"
+            )
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"DB 파일 {_abs(self.path)} 은(는) 더 새 버전의 policy-monitor 가 만든 것입니다 "
+                f"(스키마 {version}, 이 버전은 {len(MIGRATIONS)}까지): policy-monitor 를 업데이트하세요"
+            )
+        if version < len(MIGRATIONS):
+            # queries name the newest columns: an older schema cannot be read as it is
+            raise StoreError(
+                f"DB 파일 {_abs(self.path)} 의 스키마가 오래되었습니다 ({version}): 쓰기 명령"
+                "(`monitor poll` 또는 `monitor run`)을 한 번 실행하면 새 스키마로 바뀝니다"
+            )
 
     @property
     def version(self) -> int:
@@ -348,6 +602,42 @@ class Store:
         values.update(status=status, finished_at=iso(now()))
         sets = ", ".join(f"{k} = ?" for k in values)
         self.db.execute(f"UPDATE runs SET {sets} WHERE id = ?", [*values.values(), run_id])
+
+    def open_runs(self) -> list[dict[str, Any]]:
+        """Runs still marked running (a poll under way, or one whose process died), oldest first."""
+        return self.rows("SELECT * FROM runs WHERE status = 'running' ORDER BY started_at, id")
+
+    def abort_runs(self, sources: Sequence[str], error: str) -> int:
+        """Close these sources' open runs as aborted, committed at once; returns how many.
+
+        For a stop that cannot wait for a poll: called without the process-wide write lock (the
+        abandoned poll may hold it) and with a short busy timeout, so it never holds up the exit.
+        """
+        if not sources:
+            return 0
+        self.db.execute("PRAGMA busy_timeout=1000")
+        marks = ",".join("?" * len(sources))
+        cur = self.db.execute(
+            f"UPDATE runs SET status = 'aborted', finished_at = ?, error = ? "
+            f"WHERE status = 'running' AND source IN ({marks})",
+            [iso(now()), error, *sources],
+        )
+        self.db.conn.commit()
+        return int(cur.rowcount)
+
+    def failing_jobs(self) -> list[dict[str, Any]]:
+        """Scheduler jobs (`job:<id>` runs) whose latest runs failed: job, failures, since, last error.
+
+        The service records a failed or missed job as a run and, once it works again, an `ok` run
+        that ends the streak.
+        """
+        return self.rows(
+            "SELECT r.source AS job, COUNT(*) AS failures, MIN(r.started_at) AS since, "
+            "(SELECT l.error FROM runs l WHERE l.source = r.source ORDER BY l.id DESC LIMIT 1) AS error "
+            "FROM runs r WHERE r.source LIKE 'job:%' AND r.status IN ('failed', 'missed') "
+            "AND r.id > COALESCE((SELECT MAX(o.id) FROM runs o WHERE o.source = r.source "
+            "AND o.status = 'ok'), 0) GROUP BY r.source ORDER BY r.source"
+        )
 
     def state(self, source: str) -> dict[str, Any]:
         """The source's state row (empty dict before its first poll)."""

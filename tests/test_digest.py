@@ -105,6 +105,9 @@ def test_a_bill_and_its_notice_show_as_one_entry(store: Store, tmp_path: Path) -
 
 
 def test_empty_day_sends_nothing_unless_a_source_fails(store: Store, tmp_path: Path) -> None:
+    rules = ruleset(tmp_path)
+    poll(store, rules, "bills", [], kind="assembly_bills")  # collected once, nothing relevant
+    poll(store, rules, "mois", [])
     assert daily_digests(job(store, tmp_path)) == []
     fail(
         store,
