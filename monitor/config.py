@@ -591,6 +591,12 @@ def _check_topic(
                 re.compile(pattern)
             except re.error as e:
                 msgs.append(f"{label}: regex: invalid regular expression {pattern!r}: {e}")
+                continue
+            from monitor.rules import regex_problem  # late: rules imports this module
+
+            problem = regex_problem(pattern)  # e.g. a repeat inside a repeat (ReDoS)
+            if problem:
+                msgs.append(f"{label}: regex: {pattern!r}: {problem}")
         if not rule.fields:
             msgs.append(f"{label}: fields: must not be empty")
         if rule.sources is not None and source_ids is not None:

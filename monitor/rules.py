@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from bisect import bisect_right
 from collections import defaultdict
@@ -9,12 +10,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import ahocorasick_rs
+import regex
 
 from monitor.config import RuleConfig, RuleSet
 from monitor.text import Folded, clean_whitespace, fold, normalize
 
+log = logging.getLogger(__name__)
+
 Span = tuple[int, int]  # [start, end) in the field's original (NFC) text
 DFA_TERMS = 5000
+# Rule patterns run on the `regex` engine (the same syntax and answers as `re` for our patterns)
+# for its timeout: one scan of one field may take this long; a pattern that needs more is
+# switched off until the rules change, so a bad pattern costs one timeout, not one per item.
+# `regex_problem` refuses the classic catastrophic shape (a repeat inside a repeat) up front.
+REGEX_TIMEOUT = 0.25  # seconds
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ class CompiledRule:
     any: dict[str, str]  # folded term → spelling in the rule file
     all: dict[str, str]
     none: frozenset[str]
-    regex: tuple[re.Pattern[str], ...]
+    regex: tuple[regex.Pattern[str], ...]
     sources: frozenset[str] | None
     unless_title: frozenset[str] = frozenset()
 
@@ -77,6 +86,7 @@ class Matcher:
         self._regex_rules: list[int] = []
         # for each regex rule, text one of its patterns needs (None: could match anything)
         self._regex_needs: dict[int, tuple[str, ...] | None] = {}
+        self.timed_out: dict[str, str] = {}  # pattern → rule id, for patterns switched off
         terms: dict[str, None] = {}  # every folded term, in a fixed order (automaton pattern ids)
         for topic in ruleset.topics:
             for cfg in topic.rules:
@@ -86,7 +96,7 @@ class Matcher:
                     any=_spellings(cfg.any or []),
                     all=_spellings(cfg.all),
                     none=frozenset(normalize(t) for t in [*topic.none, *cfg.none]),
-                    regex=tuple(re.compile(p, re.IGNORECASE) for p in cfg.regex),
+                    regex=tuple(regex.compile(p, regex.IGNORECASE) for p in cfg.regex),
                     sources=frozenset(cfg.sources) if cfg.sources is not None else None,
                     unless_title=frozenset(normalize(t) for t in cfg.unless_title),
                 )
@@ -96,7 +106,7 @@ class Matcher:
                     self._by_term[term].append(index)
                 if rule.regex:
                     self._regex_rules.append(index)
-                    needs = [_required_text(p) for p in rule.regex]
+                    needs = [_required_text(p.pattern) for p in rule.regex]
                     self._regex_needs[index] = None if None in needs else tuple(n for n in needs if n)
                 terms.update(
                     dict.fromkeys(t for t in (*rule.any, *rule.all, *rule.none, *rule.unless_title) if t)
@@ -221,7 +231,21 @@ class Matcher:
         masks = self._masks(scan, rule.none)
         hits = []
         for pattern in rule.regex:
-            for m in pattern.finditer(scan.folded.source):
+            if pattern.pattern in self.timed_out:
+                continue
+            try:
+                # concurrent: the GIL is released while it scans, so other threads (and the
+                # signal handler) run meanwhile; the timeout bounds the whole scan
+                found = list(pattern.finditer(scan.folded.source, timeout=REGEX_TIMEOUT, concurrent=True))
+            except TimeoutError:
+                self.timed_out[pattern.pattern] = rule.config.id
+                log.error(
+                    "rule %s: regex %r took over %.2f s on one field and is switched off until the rules "
+                    "change; simplify it (see `monitor rules check`)",
+                    rule.config.id, pattern.pattern, REGEX_TIMEOUT,
+                )  # fmt: skip
+                continue
+            for m in found:
                 s, e = m.span()
                 if e > s and not any(ms <= s and e <= me for ms, me in masks):
                     hits.append(((s, e), clean_whitespace(m.group(0))))
@@ -276,7 +300,7 @@ class Matcher:
 _EMPTY = _FieldScan(fold(""))
 
 
-def _required_text(pattern: re.Pattern[str]) -> str | None:
+def _required_text(pattern: str) -> str | None:
     """Text every match of pattern contains (its longest run of plain characters), if any.
 
     Lets a regex rule skip the items that cannot match (`(?<![가-힣])생협` needs 생협). Only
@@ -285,7 +309,7 @@ def _required_text(pattern: re.Pattern[str]) -> str | None:
     try:
         from re import _constants, _parser  # the stdlib's own regex parser
 
-        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        parsed = _parser.parse(pattern, re.IGNORECASE)
         literal = _constants.LITERAL
     except Exception:  # a private module: if it moves, the rule just stays a candidate
         return None
@@ -297,6 +321,70 @@ def _required_text(pattern: re.Pattern[str]) -> str | None:
         else:
             run = ""
     return best or None
+
+
+# A repeat that may run many times (*, +, {n,}, or more than this many) …
+_MANY = 10
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why a rule pattern is refused, in words staff can act on, or None when it is fine.
+
+    Refused: what neither engine compiles, and a repeat inside a repeat (`(\\S+\\s?)+`,
+    `(a+)*`): the shape whose backtracking grows exponentially with the text (ReDoS). A bounded
+    inner repeat with a fixed count (`(\\d{3}-)+`) or an optional part (`(법률?)+`) is fine.
+    """
+    try:
+        re.compile(pattern)
+        regex.compile(pattern)
+    except (re.error, regex.error) as e:
+        return f"잘못된 정규식입니다 ({e}): 괄호와 특수 문자(\\, [, ], (, ), +, *, ?)를 확인하세요"
+    nested = _nested_repeat(pattern)
+    if nested:
+        return (
+            f"반복 안에 또 반복이 있어({nested}) 어떤 제목에서는 서비스를 몇 분씩 멈추게 할 수 있습니다: "
+            "반복을 한 겹으로 줄이세요 (예: '(\\S+\\s?)+법' 대신 '\\S+법'), 또는 낱말을 any: 에 나열하세요"
+        )
+    return None
+
+
+def _nested_repeat(pattern: str) -> str | None:
+    """A description of the first repeat-inside-a-repeat in pattern (None if there is none)."""
+    try:
+        from re import _constants as c
+        from re import _parser  # the stdlib's own parser, as in _required_text
+
+        parsed = _parser.parse(pattern)
+    except Exception:  # a private module: if it moves, the run-time timeout still holds
+        return None
+    repeats = {c.MAX_REPEAT: "", c.MIN_REPEAT: "?"}
+
+    def text(lo: int, hi: int) -> str:
+        if hi == c.MAXREPEAT:
+            return "*" if lo == 0 else ("+" if lo == 1 else f"{{{lo},}}")
+        return f"{{{lo},{hi}}}"
+
+    def walk(items: object, outer: str | None) -> str | None:
+        for op, av in items:  # type: ignore[attr-defined]
+            if op in repeats:
+                lo, hi, sub = av
+                many = hi == c.MAXREPEAT or hi > _MANY
+                if outer is not None and hi > max(lo, 1):
+                    return f"'{outer}' 안의 '{text(lo, hi)}'"
+                found = walk(sub, text(lo, hi) if many else outer)
+            elif op is c.SUBPATTERN:
+                found = walk(av[3], outer)
+            elif op is c.BRANCH:
+                found = next((f for f in (walk(b, outer) for b in av[1]) if f), None)
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                found = walk(av[1], outer)
+            else:  # possessive repeats and atomic groups never backtrack into themselves
+                found = None
+            if found:
+                return found
+        return None
+
+    return walk(parsed, None)
 
 
 def _spellings(terms: Iterable[str]) -> dict[str, str]:
