@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import logging
 import os
@@ -232,7 +233,12 @@ class Runtime:
         inode = _inode(self.settings.db)
         if inode is not None and inode == self.db_inode:
             return
-        store = self.open_store()  # raises, and stops the service, when it is another DB or none
+        try:
+            store = self.open_store()  # stops the service when it is another DB or none
+        except StoreError as e:
+            if not isinstance(e, DatabaseGone):
+                log.error("DB check: %s", e)  # unreadable now: `monitor status` reports it
+            return
         store.close()
         self.db_inode = inode
 
@@ -280,6 +286,23 @@ class Runtime:
 # --- jobs ---------------------------------------------------------------------------------------
 
 
+def _db_guarded(func: Callable[..., None]) -> Callable[..., None]:
+    """A job whose DB cannot be opened logs one line and ends: there is nothing to record the
+    failure into (`monitor status` reports the DB itself), and a vanished DB stops the service."""
+
+    @functools.wraps(func)
+    def job(runtime: Runtime, *args: Any, **kwargs: Any) -> None:
+        try:
+            func(runtime, *args, **kwargs)
+        except StoreError as e:
+            if runtime.fatal is None:
+                log.error("%s%s: %s", func.__name__, list(args) or "", e)
+
+    return job
+
+
+
+@_db_guarded
 def poll_job(runtime: Runtime, source_id: str) -> None:
     """Poll one source, then post what is urgent (alerts, reminders, source health)."""
     source = next((s for s in runtime.config.sources if s.id == source_id), None)
@@ -292,6 +315,7 @@ def poll_job(runtime: Runtime, source_id: str) -> None:
         refresh_calendar(job)  # the `calendar:` feed, when sources.yaml names one
 
 
+@_db_guarded
 def digest_job(runtime: Runtime, kind: str, day: date | None = None) -> None:
     """Send the daily digest or the weekly summary (pending ones from earlier first).
 
@@ -310,6 +334,7 @@ def digest_job(runtime: Runtime, kind: str, day: date | None = None) -> None:
         store.finish_run(run_id, "ok")
 
 
+@_db_guarded
 def deliveries_job(runtime: Runtime) -> None:
     """Retry pending deliveries and post alerts that are due (e.g. D-1 reminders)."""
     with runtime.job("deliveries") as store:
