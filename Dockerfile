@@ -31,9 +31,16 @@ RUN useradd --create-home --uid 10001 monitor && mkdir -p /data && chown monitor
 USER monitor
 VOLUME ["/data"]
 
-# 0 healthy, 1 degraded (still serving), 2 failing: only "failing" marks the container unhealthy
+# `monitor status` says healthy, degraded (a source failing, stale or not yet collected: still
+# serving) or failing (the DB missing, damaged or not writable, a poll stuck past its deadline, a
+# source, delivery or scheduler job that keeps failing). Failing marks the container unhealthy,
+# and so does a status that printed no verdict at all (a crash, a broken config).
 HEALTHCHECK --interval=5m --timeout=60s --start-period=5m \
-    CMD monitor status > /dev/null; test $? -lt 2
+    CMD monitor status --json | grep -Eq '^\{"status": "(healthy|degraded)"'
 
+# `docker stop` sends SIGTERM and kills after 10 s: `monitor run` lets a running poll finish for
+# at most 7 s (--grace) and then leaves it rolled back, so it exits 0 inside that timeout. A longer
+# --grace needs a longer stop timeout (`docker run --stop-timeout`, compose `stop_grace_period`).
+STOPSIGNAL SIGTERM
 # exec form: SIGTERM reaches Python, which stops the scheduler cleanly
 CMD ["monitor", "run"]

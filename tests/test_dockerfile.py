@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
@@ -69,3 +72,65 @@ def test_the_install_step_is_the_readme_install_and_the_package_carries_its_data
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("monitor/shipped/rules/")) == rules
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "monitor = monitor.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+
+
+# --- the health check and the stop (issues 12.3, 12.4, 17) ------------------------------------
+
+
+def health_command() -> str:
+    """The shell command of HEALTHCHECK … CMD (docker runs it with /bin/sh -c)."""
+    health = next(a for i, a in instructions() if i == "HEALTHCHECK")
+    return health.split(" CMD ", 1)[1].strip()
+
+
+def run_health_check(workdir: Path, **env: str) -> int:
+    """Run the Dockerfile's health check command as docker would, with the installed `monitor`."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("MONITOR_", "SLACK_"))}
+    done = subprocess.run(
+        ["/bin/sh", "-c", health_command()], cwd=workdir, env={**environ, "PATH": path, **env},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    return done.returncode
+
+
+def test_the_health_check_follows_monitor_status(workdir: Path, write_sources: Any) -> None:
+    import sqlite3
+
+    from monitor.store import Store
+    from monitor.text import iso, now
+
+    write_sources([{"id": "a", "kind": "rss", "name": "피드", "url": "http://127.0.0.1:9/rss"}])
+    db = workdir / "monitor.db"
+    assert run_health_check(workdir) != 0  # no DB yet (and none is created)
+    assert not db.exists()
+    Store(db).close()
+    assert run_health_check(workdir) == 0  # degraded (not collected yet): still serving
+    store = Store(db)
+    store.save_state("a", last_success_at=iso(now()), last_run_at=iso(now()), consecutive_failures=0)
+    store.close()
+    assert run_health_check(workdir) == 0  # healthy
+    with sqlite3.connect(db) as conn:  # a poll open for two hours: stuck
+        conn.execute("INSERT INTO runs (source, started_at, status) VALUES ('a', ?, 'running')",
+                     [iso(now() - timedelta(hours=2))])  # fmt: skip
+    assert run_health_check(workdir) != 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE runs SET status = 'aborted'")
+    assert run_health_check(workdir) == 0
+    for _ in range(3):
+        Store(db).record_failure("a", "failed", "HTTP 500")
+    assert run_health_check(workdir) != 0  # a source that keeps failing
+    db.write_bytes(b"not a database " * 500)
+    assert run_health_check(workdir) != 0  # damaged
+    assert run_health_check(workdir, MONITOR_SOURCES=str(workdir / "missing.yaml")) != 0  # no verdict at all
+
+
+def test_a_docker_stop_ends_the_service_inside_its_timeout() -> None:
+    from monitor.cli import run_cmd
+
+    steps = instructions()
+    assert next(a for i, a in steps if i == "STOPSIGNAL") == "SIGTERM"
+    assert json.loads(next(a for i, a in steps if i == "CMD")) == ["monitor", "run"]  # default grace
+    grace = next(p for p in run_cmd.params if p.name == "grace").default
+    assert grace + 1 < 10  # docker stop's default timeout; `monitor run` exits 0 well before
+    assert "7 s (--grace)" in DOCKERFILE
