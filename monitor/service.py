@@ -40,7 +40,15 @@ from monitor.jobs import (
     weekly_digests,
 )
 from monitor.rules import Matcher
-from monitor.store import DatabaseGone, Store, folder_fix, gone_message, lock_path, process_user
+from monitor.store import (
+    DatabaseGone,
+    Store,
+    folder_fix,
+    gone_message,
+    lock_path,
+    process_user,
+    swapped_message,
+)
 from monitor.text import SEOUL, now
 
 log = logging.getLogger(__name__)
@@ -227,11 +235,14 @@ class Runtime:
     def check_db(self) -> None:
         """The guard job: the DB file must still be the one the service opened.
 
-        A stat every few seconds; only a changed or missing file is opened to read its identity
-        (a backup restored with the same id is accepted).
+        A stat every few seconds. Another file at the path stops the service whatever its id: the
+        running DB's `-wal` would be read into it (SQLite ties the two by name only).
         """
         inode = _inode(self.settings.db)
         if inode is not None and inode == self.db_inode:
+            return
+        if inode is not None:
+            self.stop_fatal(DatabaseGone(swapped_message(self.settings.db)))
             return
         try:
             store = self.open_store()  # stops the service when it is another DB or none

@@ -357,6 +357,15 @@ def gone_message(path: Path, db_id: str) -> str:
     )
 
 
+def swapped_message(path: Path) -> str:
+    """The service's DB file was replaced by another file while it ran."""
+    return (
+        f"DB 파일 {_abs(path)} 이(가) 서비스 실행 중에 다른 파일로 바뀌었습니다. 실행 중인 DB를 바꾸면 남은 "
+        "-wal 기록이 새 파일에 섞여 DB가 망가질 수 있으므로 서비스를 멈춥니다: DB는 서비스를 멈춘 뒤에 "
+        "바꾸고 다시 시작하세요"
+    )
+
+
 def _replaced_message(path: Path, expected: str, found: str | None) -> str:
     return (
         f"DB 파일 {_abs(path)} 이(가) 다른 DB로 바뀌었습니다 (DB id {expected} → {found or '없음'}). "

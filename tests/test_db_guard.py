@@ -139,7 +139,7 @@ def test_a_db_replaced_under_the_service_stops_it(
     proc = start_service(workdir, server)
     try:
         wait_for(lambda: count(db, "SELECT COUNT(*) FROM items") == 1)
-        os.replace(other, db)  # e.g. a copy of another deployment's DB moved over it
+        os.replace(other, db)  # e.g. a copy of another deployment's DB (or a backup) moved over it
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -147,7 +147,7 @@ def test_a_db_replaced_under_the_service_stops_it(
             proc.communicate()
     assert proc.returncode == 2 and "Traceback" not in err
     (error,) = [line for line in err.splitlines() if line.startswith("Error:")]
-    assert str(db) in error and "다른 DB로 바뀌었습니다" in error
+    assert str(db) in error and "다른 파일로 바뀌었습니다" in error
 
 
 @pytest.mark.usefixtures("service_config")
