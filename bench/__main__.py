@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import bounds, faults, ingest, matching, memory, polling, report
+from bench import bounds, faults, ingest, matching, memory, polling, regex_limit, report
 
 HERE = Path(__file__).parent
-SECTIONS = ("matching", "poll", "ingest", "memory", "bounds", "faults")
+SECTIONS = ("matching", "regex", "poll", "ingest", "memory", "bounds", "faults")
 
 
 def main() -> None:
@@ -33,6 +33,7 @@ def main() -> None:
     results: dict[str, Any] = {"sizes": sizes, "seconds": {}}
     runners = {
         "matching": lambda: matching.run(sizes["items"], 1000, sizes["naive_items"]),
+        "regex": regex_limit.run,
         "poll": polling.run,
         "ingest": lambda: ingest.run(sizes["ingest"]),
         "memory": lambda: memory.run(sizes["cycles"]),

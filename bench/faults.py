@@ -279,6 +279,62 @@ SCENARIOS: list[tuple[str, str, str, str, str]] = [
         "",
         "row cap and time budget, each with a warning",
     ),
+    (
+        "Process",
+        "SIGTERM mid-poll with the default grace (docker stop)",
+        "test_service_bounds.py::test_sigterm_mid_poll_exits_0_inside_docker_stop_timeout_and_marks_the_poll",
+        "",
+        "exit 0 inside 10 s; nothing stored; the run marked `aborted` at the stop",
+    ),
+    (
+        "Process",
+        "sources hanging on every poll thread",
+        "test_service_bounds.py::test_hanging_sources_on_every_poll_thread_do_not_starve_the_daily_digest",
+        "",
+        "the daily digest is posted while every poll thread waits",
+    ),
+    (
+        "Rules",
+        "a nested-repeat regex (`^(\\S+\\s?)+법$`)",
+        "test_service_bounds.py::test_a_nested_repeat_is_refused_naming_the_rule_and_the_fix",
+        "",
+        "`rules check`, `run`, `poll` refuse it naming file, rule and fix (exit 2)",
+    ),
+    (
+        "Rules",
+        "a slow regex that passes the check",
+        "test_service_bounds.py::test_a_slow_pattern_that_passes_the_check_is_time_limited_and_switched_off",
+        "",
+        "stopped at the time limit once, switched off, other rules still match",
+    ),
+    (
+        "Database",
+        "DB deleted under `monitor run`",
+        "test_db_guard.py::test_a_db_deleted_under_the_service_stops_it_and_is_never_recreated",
+        "",
+        "service exits 2 with one line; no new DB; no alert sent again; a restart refuses too",
+    ),
+    (
+        "Database",
+        "DB file replaced under `monitor run`",
+        "test_db_guard.py::test_a_db_replaced_under_the_service_stops_it",
+        "",
+        "service exits 2 with one line",
+    ),
+    (
+        "Database",
+        "damaged DB file",
+        "test_status.py::test_a_damaged_db_is_one_line_naming_the_file_and_what_to_do",
+        "",
+        "every command: one line naming the file and the fix, exit 2; `status --json` prints JSON",
+    ),
+    (
+        "Database",
+        "read-only volume / root-owned folder",
+        "test_status.py::test_a_read_only_volume_reads_but_refuses_writes_with_one_line",
+        "",
+        "reads work; `status` fails (2); writes are one line naming file, user and fix",
+    ),
 ]
 
 FILES = sorted({s[2].split("::")[0] for s in SCENARIOS})

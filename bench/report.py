@@ -99,8 +99,8 @@ def render(r: dict[str, Any]) -> str:
         "",
     ]
     out += _summary(r)
-    for name, section in (("matching", _matching), ("poll", _poll), ("ingest", _ingest), ("memory", _memory),
-                          ("faults", _faults)):  # fmt: skip
+    for name, section in (("matching", _matching), ("regex", _regex), ("poll", _poll), ("ingest", _ingest),
+                          ("memory", _memory), ("faults", _faults)):  # fmt: skip
         out += section(r[name]) if name in r else [f"## {name}", "", "not run this time", ""]
     out += _fixes(r)
     out += [*NOTES.strip("\n").splitlines(), ""]
@@ -121,6 +121,17 @@ def _summary(r: dict[str, Any]) -> list[str]:
             f"(naive: {m['curve'][-1]['naive_items_per_s'] / m['curve'][0]['naive_items_per_s']:.1%}) "
             f"| {_met(flat >= 0.7)} |",
         ]
+    if "regex" in r:
+        x = r["regex"]
+        # the regex engine looks at its clock every so many steps: a stop lands somewhat past the limit
+        bounded = x["first_item_s"] <= 2 * x["timeout_s"] and x["next_item_s"] < 0.001
+        rows.append(
+            f"| a slow rule regex stops within 2× its {x['timeout_s']} s limit, once | "
+            f"first item {x['first_item_s']:.2f} s, "
+            f"then {x['next_item_s'] * 1000:.3f} ms per item; `re` {x['re_seconds'][-1]:.2f} s at "
+            f"{x['re_lengths'][-1]} characters (×{x['re_growth_per_char']:.2f} per character) | "
+            f"{_met(bounded and x['still_matched'] and x['nested_refused'])} |"
+        )
     if "poll" in r:
         p = r["poll"]
         cold, warm, one = p["cold"], p["warm_unchanged"], p["one_host"]
@@ -208,6 +219,21 @@ def _matching(m: dict[str, Any]) -> list[str]:
             f"| {c['rules']:,} | {c['items_per_s']:,.0f} | {c['naive_items_per_s']:,.0f} | {c['hits']:,} |"
         )
     return [*lines, ""]
+
+
+def _regex(x: dict[str, Any]) -> list[str]:
+    re_times = ", ".join(f"{n}: {t:.2f} s" for n, t in zip(x["re_lengths"], x["re_seconds"], strict=True))
+    return [
+        "## Rule regex limit",
+        "",
+        "`(가|가가)+$` passes the nested-repeat check but backtracks exponentially on `가…가나`",
+        f"({x['field_chars']} characters here). The stdlib `re` engine, by length: {re_times}.",
+        f"The Matcher (`regex` engine, {x['timeout_s']} s per field scan) stops the first item at",
+        f"{x['first_item_s']:.2f} s and switches the pattern off ({', '.join(x['switched_off'])}); the next "
+        f"{x['items']:,} items take {x['next_item_s'] * 1000:.3f} ms each and still match their other rules "
+        f"({x['still_matched']}). `^(\\S+\\s?)+법$` is refused at config load: {x['nested_refused']}.",
+        "",
+    ]
 
 
 def _poll(p: dict[str, Any]) -> list[str]:
@@ -414,7 +440,8 @@ NOTES = """
   names, urllib's bounded cache), so the rest is the C allocator and SQLite; not chased further.
   Were it linear, a year of hourly polls of 20 sources (175,000 polls) would add about 100 MB; it
   slows down, but a run of days should confirm that it levels off.
-- The `monitor run` scheduler still runs one job per source (APScheduler, 4 threads); only
-  `monitor poll` (and `poll_sources` callers) get the per-host concurrency. For the memory figure
+- The `monitor run` scheduler still runs one job per source (APScheduler: 4 poll threads, apart
+  from the 4 for digests and deliveries); only `monitor poll` (and `poll_sources` callers) get the
+  per-host concurrency. For the memory figure
   the job function was driven directly, as said above.
 """
