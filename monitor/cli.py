@@ -1139,8 +1139,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
                 click.echo(f"      오류: {h.error}")
         limit = int(POLL_DEADLINE.total_seconds() // 60)
         for s in stuck:
+            what = f"작업 멈춤: {s.source.removeprefix('job:')}" if s.source.startswith("job:") else (
+                f"수집 멈춤: {s.source}"
+            )
             click.echo(
-                f"  수집 멈춤: {s.source} (수집 #{s.run_id}, {s.started_at[:16]} 시작, {s.minutes}분째; "
+                f"  {what} (기록 #{s.run_id}, {s.started_at[:16]} 시작, {s.minutes}분째; "
                 f"{limit}분 넘게 끝나지 않음 — 서비스 로그를 보고 다시 시작하세요)"
             )
         for j in jobs:

@@ -72,6 +72,8 @@ GUARD_EVERY = 5  # seconds between checks that the DB file is still the one the 
 # After SIGTERM a running poll gets this long to finish before it is abandoned (rolled back, its
 # run marked aborted): under `docker stop`'s default 10 s, with room for the exit itself.
 STOP_GRACE = 7.0
+# jobs whose function records each run itself (`job:digest:KIND`, see digest_job)
+SELF_RECORDED = ("digest:", "catch-up:")
 
 
 class LockError(MonitorError):
@@ -481,6 +483,8 @@ def _listener(runtime: Runtime) -> Callable[[JobExecutionEvent], None]:
             what = "missed" if event.code == EVENT_JOB_MISSED else "failed"
             error = f"{type(event.exception).__name__}: {event.exception}" if event.exception else what
             log.error("job %s %s: %s", event.job_id, what, error)
+        if event.job_id.startswith(SELF_RECORDED) and what != "missed":
+            return  # digest_job wrote its own run row (ok or failed)
         try:
             with runtime.job("listener") as store, store.atomic():
                 run_id = store.begin_run(f"job:{event.job_id}")
@@ -517,6 +521,10 @@ def run(settings: Settings, out: TextIO, grace: float = STOP_GRACE) -> int:
         lock.remember(runtime.db_id)
         with runtime.job("service:start") as store:
             runtime.failed_jobs = {j["job"].removeprefix("job:") for j in store.failing_jobs()}
+            # runs left open by a process that died (kill -9, power): nothing of this service
+            # runs yet, so none of them is live; closing them keeps `status` from calling them stuck
+            left = sorted({r["source"] for r in store.open_runs()})
+            store.abort_runs(left, "the process stopped during this run (found when the service started)")
         scheduler = build_scheduler(runtime)
 
         def stop(signum: int, frame: Any) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,17 +41,41 @@ def count(db: Path, sql: str) -> int:
         return -1
 
 
+def old_schema(db: Path, version: int) -> None:
+    """A DB as an older release left it (before the identity existed)."""
+    with sqlite3.connect(db) as conn:
+        for number, script in enumerate(MIGRATIONS[:version], start=1):
+            conn.executescript(script)
+            conn.execute(f"PRAGMA user_version = {number}")
+
+
 def test_a_new_db_gets_an_identity_and_an_old_one_gets_one_when_migrated(tmp_path: Path) -> None:
     one, two = Store(tmp_path / "one.db"), Store(tmp_path / "two.db")
     assert re.fullmatch(r"[0-9a-f]{32}", one.identity or "") and one.identity != two.identity
     assert Store(tmp_path / "one.db").identity == one.identity  # written once, kept
     old = tmp_path / "old.db"
-    with sqlite3.connect(old) as conn:  # a DB made before the identity existed (schema 3)
-        for number, script in enumerate(MIGRATIONS[:3], start=1):
-            conn.executescript(script)
-            conn.execute(f"PRAGMA user_version = {number}")
-    assert Store(old, mode="read").identity is None  # a read never migrates
+    old_schema(old, 3)
     assert re.fullmatch(r"[0-9a-f]{32}", Store(old).identity or "")
+    # a read command on an old DB it may write brings the schema up to date, then reads
+    older = tmp_path / "older.db"
+    old_schema(older, 3)
+    assert re.fullmatch(r"[0-9a-f]{32}", Store(older, mode="read").identity or "")
+
+
+def test_an_old_db_a_read_command_may_not_write_is_one_line(tmp_path: Path, workdir: Path) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="pm-old-"))
+    folder.chmod(0o755)  # root's; `nobody` may read but not write it
+    try:
+        shutil.copytree(workdir / "rules", folder / "rules")
+        (folder / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+        old_schema(folder / "monitor.db", 3)
+        done = monitor(folder, "deliveries", nobody=True, timeout=60)
+        assert done.returncode == 2
+        line = one_line_error(done)
+        assert str(folder / "monitor.db") in line and "스키마가 오래되었습니다" in line
+        assert "monitor run" in line
+    finally:
+        shutil.rmtree(folder)
 
 
 @pytest.fixture

@@ -207,15 +207,15 @@ def test_a_job_that_keeps_failing_makes_status_fail_until_it_works_again(two_fee
     runtime = Runtime(settings)
     on_event = _listener(runtime)  # the service's own listener, as the scheduler calls it
 
-    def event(code: int, error: Exception | None = None) -> JobExecutionEvent:
-        return JobExecutionEvent(code, "digest:daily", None, now(), exception=error)
+    def event(code: int, error: Exception | None = None, job: str = "deliveries") -> JobExecutionEvent:
+        return JobExecutionEvent(code, job, None, now(), exception=error)
 
     on_event(event(EVENT_JOB_ERROR, RuntimeError("slack down")))
     assert monitor(two_feeds, "status").returncode == 1
     on_event(event(EVENT_JOB_ERROR, RuntimeError("slack down")))
     on_event(event(EVENT_JOB_ERROR, RuntimeError("slack down")))
     done = monitor(two_feeds, "status")
-    assert done.returncode == 2 and "작업 실패: digest:daily 연속 3회" in done.stdout
+    assert done.returncode == 2 and "작업 실패: deliveries 연속 3회" in done.stdout
     assert "slack down" in done.stdout
     on_event(event(EVENT_JOB_EXECUTED))  # it works again: the streak ends
     assert monitor(two_feeds, "status").returncode == 0
@@ -227,6 +227,15 @@ def test_a_job_that_keeps_failing_makes_status_fail_until_it_works_again(two_fee
     store.close()
     _listener(restarted)(event(EVENT_JOB_EXECUTED))
     assert monitor(two_feeds, "status").returncode == 0
+    # a digest job records its own runs (job:digest:KIND): the listener adds no second row
+    before = count_runs(settings.db)
+    on_event(event(EVENT_JOB_ERROR, RuntimeError("boom"), job="digest:daily"))
+    assert count_runs(settings.db) == before
+
+
+def count_runs(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
 
 @pytest.mark.parametrize("command", [("status",), ("poll",), ("items",)], ids=" ".join)
