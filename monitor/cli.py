@@ -866,7 +866,8 @@ def digest(
     from monitor.notify import payload_for
     from monitor.render.text import render_text
 
-    job = _job(ctx, day, to, read=dry_run or as_json)  # a preview reads the DB and writes nothing
+    # a preview (text, JSON, HTML) reads the DB and writes nothing
+    job = _job(ctx, day, to, read=dry_run or as_json or html_path is not None)
     try:
         schedule = job.config.notify.daily if kind == "daily" else job.config.notify.weekly
         if to in ("slack", "email") and not job.destinations(schedule.to):

@@ -30,6 +30,7 @@ READ_COMMANDS = [
     ("items",),
     ("events",),
     ("digest", "daily", "--dry-run"),
+    ("digest", "weekly", "--html", "-"),
     ("deliveries",),
 ]
 
