@@ -527,8 +527,11 @@ def run(settings: Settings, out: TextIO, grace: float = STOP_GRACE) -> int:
             store.abort_runs(left, "the process stopped during this run (found when the service started)")
         scheduler = build_scheduler(runtime)
 
+        stopping = threading.Event()
+
         def stop(signum: int, frame: Any) -> None:
             log.warning("signal %s: stopping (a running poll finishes or is rolled back)", signum)
+            stopping.set()  # a signal before the scheduler started: do not start it
             with suppress(SchedulerNotRunningError):
                 scheduler.shutdown(wait=False)
 
@@ -551,7 +554,8 @@ def run(settings: Settings, out: TextIO, grace: float = STOP_GRACE) -> int:
         for line in digest_schedule_lines(runtime.config.notify, started) + late:
             out.write(f"  {line}\n")
         out.flush()
-        scheduler.start()  # blocks until a signal (or a vanished DB) shuts it down
+        if not stopping.is_set():
+            scheduler.start()  # blocks until a signal (or a vanished DB) shuts it down
         return _finish(runtime, out, grace)
 
 

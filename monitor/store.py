@@ -320,16 +320,16 @@ def lock_path(db: Path) -> Path:
     return real.with_name(real.name + ".lock")
 
 
-def write_problem(path: Path) -> str | None:
+def write_problem(path: Path, *, lock: bool = True) -> str | None:
     """Why this process could not write the DB at path (the file, its -wal/-shm, the service's
-    lock file, their folder), or None.
+    lock file unless `lock` is false, their folder), or None.
 
     SQLite in WAL mode writes the DB file, `-wal` and `-shm` beside it, and creates the latter two
     in the folder; any of them not writable stops every poll and delivery.
     """
     path = Path(path)
     folder = path.absolute().parent
-    files = (path, Path(f"{path}-wal"), Path(f"{path}-shm"), lock_path(path))
+    files = (path, Path(f"{path}-wal"), Path(f"{path}-shm"), *([lock_path(path)] if lock else []))
     for target in [*(p for p in files if p.exists()), folder]:
         if not _writable(target):
             what = "폴더" if target == folder else ("잠금 파일" if target.suffix == ".lock" else "파일")
@@ -393,7 +393,7 @@ def _check_before_open(path: Path, mode: OpenMode, expect_id: str | None) -> Non
         ) from None
     if path.is_dir():
         raise StoreError(f"DB 경로 {_abs(path)} 은(는) 폴더입니다: --db/MONITOR_DB 에 파일 경로를 주세요")
-    problem = write_problem(path)
+    problem = write_problem(path, lock=False)  # the lock is the service's business
     if problem:
         raise StoreError(problem)
 
@@ -476,9 +476,10 @@ class Store:
         memory = str(path) == ":memory:"
         if not memory:
             _check_before_open(self.path, mode, expect_id)
-        if mode == "read" and not memory and _needs_migration(self.path) and write_problem(self.path) is None:
-            # an older schema (the package was upgraded, the service not restarted yet): bring it
-            # up to date when we may write it, then read as usual
+        # an older schema (the package was upgraded, the service not restarted yet): bring it up
+        # to date when we may write it, then read as usual
+        migrate_first = mode == "read" and not memory and _needs_migration(self.path)
+        if migrate_first and not write_problem(self.path, lock=False):
             Store(self.path, mode="existing").close()
         try:
             self.db = sqlite_utils.Database(self.path if memory else _connect(self.path, mode))

@@ -15,6 +15,7 @@ ROOT = Path(__file__).parents[1]
 AS_NOBODY = """
 import os, pwd, sys
 import fcntl, json, logging.handlers, sqlite3, tempfile, urllib.parse, zoneinfo, encodings.idna
+import feedparser, pyexpat, xml.sax, xml.sax.expatreader, xml.sax.saxutils
 import monitor.cli, monitor.digest, monitor.health, monitor.http, monitor.ingest, monitor.jobs
 import monitor.logs, monitor.notify, monitor.service, monitor.sources, monitor.store
 user = pwd.getpwnam("nobody")

@@ -145,6 +145,25 @@ def test_status_of_an_unwritable_db_is_failing_and_names_the_user_and_the_fix(tw
         shutil.rmtree(folder)
 
 
+def test_a_lock_file_the_service_cannot_write_fails_status_not_polls(two_feeds: Path) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="pm-lock-"))
+    folder.chmod(0o777)
+    try:
+        shutil.copy(two_feeds / "sources.yaml", folder)
+        shutil.copytree(two_feeds / "rules", folder / "rules")
+        assert monitor(folder, "poll", nobody=True).returncode == 0  # the DB is nobody's
+        lock = folder / "monitor.db.lock"
+        lock.write_text("")  # left by a `monitor run` started as root
+        body = json.loads(monitor(folder, "status", "--json", nobody=True).stdout)
+        assert body["status"] == "failing" and str(lock) in body["problems"][0]
+        assert monitor(folder, "poll", nobody=True).returncode == 0  # a poll takes no lock
+        service = monitor(folder, "run", nobody=True)
+        line = one_line_error(service)
+        assert service.returncode == 2 and str(lock) in line and "nobody" in line
+    finally:
+        shutil.rmtree(folder)
+
+
 RO_MOUNT = 'mount --bind -o ro "$1" "$1" && shift && exec "$@"'
 
 
