@@ -237,23 +237,16 @@ class Runtime:
     def check_db(self) -> None:
         """The guard job: the DB file must still be the one the service opened.
 
-        A stat every few seconds. Another file at the path stops the service whatever its id: the
-        running DB's `-wal` would be read into it (SQLite ties the two by name only).
+        A stat every few seconds. No file stops the service; so does another file at the path,
+        whatever its id: the running DB's `-wal` would be read into it (SQLite ties the two by
+        name only).
         """
         inode = _inode(self.settings.db)
-        if inode is not None and inode == self.db_inode:
+        if inode == self.db_inode:
             return
-        if inode is not None:
-            self.stop_fatal(DatabaseGone(swapped_message(self.settings.db)))
-            return
-        try:
-            store = self.open_store()  # stops the service when it is another DB or none
-        except StoreError as e:
-            if not isinstance(e, DatabaseGone):
-                log.error("DB check: %s", e)  # unreadable now: `monitor status` reports it
-            return
-        store.close()
-        self.db_inode = inode
+        db = self.settings.db
+        message = gone_message(db, self.db_id or "?") if inode is None else swapped_message(db)
+        self.stop_fatal(DatabaseGone(message))
 
     def polls_running(self) -> list[str]:
         """Sources whose poll job runs now."""
@@ -312,7 +305,6 @@ def _db_guarded(func: Callable[..., None]) -> Callable[..., None]:
                 log.error("%s%s: %s", func.__name__, list(args) or "", e)
 
     return job
-
 
 
 @_db_guarded
