@@ -107,7 +107,10 @@ def test_sources_has_a_header_row(cli: Cli, write_sources: Callable[..., Path]) 
 
 
 def test_status_does_not_cut_its_words(cli: Cli, write_sources: Callable[..., Path]) -> None:
-    write_sources([{"id": "mois-press", "kind": "rss", "name": "행정안전부 보도자료", "url": "https://a.kr/rss"}])
+    from monitor.store import Store
+
+    path = write_sources([{"id": "mois-press", "kind": "rss", "name": "행정안전부 보도자료", "url": "https://a.kr/rss"}])
+    Store(path.parent / "monitor.db").close()  # status reads a DB, never makes one (issue 12.3)
     out = cli("status").output
     line = next(x for x in out.splitlines() if "mois-press" in x)
     assert "…" not in out and "수집" in line
