@@ -1012,7 +1012,7 @@ def calendar_cmd(ctx: click.Context, out_path: Path | None, days: int | None) ->
     """
     from monitor.ical import DAYS_AHEAD, calendar_feed, write_if_changed
 
-    job = _job(ctx)
+    job = _job(ctx, read=True)  # a read command: a missing DB is an error, never created
     try:
         horizon = days or (job.config.calendar.days if job.config.calendar else DAYS_AHEAD)
         content = calendar_feed(job.store, job.context, horizon)

@@ -32,6 +32,7 @@ READ_COMMANDS = [
     ("digest", "daily", "--dry-run"),
     ("digest", "weekly", "--html", "-"),
     ("deliveries",),
+    ("calendar",),
 ]
 
 
