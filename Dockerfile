@@ -20,12 +20,12 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# setup.py copies sources.yaml and rules/ into the package while it is built (monitor/shipped/)
+COPY pyproject.toml setup.py MANIFEST.in README.md sources.yaml ./
+COPY rules ./rules
 COPY monitor ./monitor
 # the same install as the README's first command, into a virtual environment
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
-COPY sources.yaml ./
-COPY rules ./rules
 
 RUN useradd --create-home --uid 10001 monitor && mkdir -p /data && chown monitor:monitor /data
 USER monitor

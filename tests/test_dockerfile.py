@@ -72,6 +72,12 @@ def test_the_install_step_is_the_readme_install_and_the_package_carries_its_data
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("monitor/shipped/rules/")) == rules
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "monitor = monitor.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    # the image's install step sees what that build needs: setup.py, sources.yaml and rules/
+    steps = instructions()
+    install = next(n for n, (i, a) in enumerate(steps) if i == "RUN" and "pip install" in a)
+    copied = " ".join(a for i, a in steps[:install] if i == "COPY")
+    for needed in ("pyproject.toml", "setup.py", "sources.yaml", "rules", "monitor"):
+        assert needed in copied.split(), f"{needed} is not copied before the install step"
 
 
 # --- the health check and the stop (issues 12.3, 12.4, 17) ------------------------------------
