@@ -218,7 +218,8 @@ def normalize(text: str) -> str:
 
 def clean_whitespace(text: str) -> str:
     """Collapse runs of whitespace into one space and trim."""
-    return re.sub(r"\s+", " ", text or "").strip()
+    # str.split() splits on exactly the characters `\s` matches (str.isspace), in C
+    return " ".join((text or "").split())
 
 
 # A real tag: an HTML element (or Word's namespaced `<o:p>`) with ASCII attributes, `<b>`,

@@ -51,7 +51,8 @@ def absolute(link: str | None, base: str | None) -> str | None:
     link = (link or "").strip()
     if not link:
         return None
-    url = urljoin(base, link) if base else link
+    # most links are absolute already: urljoin would only parse them twice
+    url = link if not base or link.startswith(("https://", "http://")) else urljoin(base, link)
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         return None
     return strip_session(url)
