@@ -685,6 +685,94 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"    경고: {warning}")
 
 
+# --- matters ----------------------------------------------------------------------------------
+
+
+def _labels(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+    """Source names (when sources.yaml is there) and topic labels for readers; ids as they are else."""
+    sources, ruleset = _load(settings, need_sources=settings.sources.exists())
+    names = {s.id: s.name for s in sources.sources} if sources else {}
+    return names, {t.topic: t.label for t in ruleset.topics}
+
+
+@main.command("matters")
+@click.option("--topic", help="이 주제(topic id)의 규칙에 걸린 사안만. Only matters of this topic id.")
+@click.option("--since", help="이 기간 안에 일이 있었던 사안만 (예: 30d). Only matters active within it.")
+@click.option("--all", "everything", is_flag=True,
+              help="따라가지 않는 사안도 모두. Every matter, not only followed ones.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="사안마다 JSON 한 줄. One JSON object per matter.")
+@click.pass_context
+def matters_cmd(ctx: click.Context, topic: str | None, since: str | None, everything: bool,
+                as_json: bool) -> None:  # fmt: skip
+    """따라가는 사안(의안과 그 입법예고·공포 등을 묶은 것)을 최근 움직인 순서로 보여 줍니다.
+
+    따라가는 사안 = 규칙에 걸렸거나 watch 로 지정한 항목이 있는 사안 (--all 이면 모두).
+    List followed matters (a bill with its notices, stages and promulgation), most recently
+    active first; --json prints {"id", "title", "law", "topics", "stage", "items", "events"}.
+
+    Example: monitor matters --topic cooperatives --since 30d
+    """
+    from monitor.render.matter import matter_json, matter_lines
+    from monitor.store import Store
+    from monitor.text import now
+
+    settings = _settings(ctx)
+    _, labels = _labels(settings)
+    period = _duration(since)
+    store = Store(settings.db)
+    try:
+        details = store.matter_details(store.matter_ids(topic=topic, since=period, followed=not everything))
+    finally:
+        store.close()
+    for detail in details:
+        if as_json:
+            _echo_json(matter_json(detail))
+            continue
+        for line in matter_lines(detail, labels, now().date()):
+            click.echo(line)
+    if not as_json:
+        hint = "" if everything else " (따라가는 것만; 모두 보려면 --all)"
+        click.echo(f"사안 {len(details)}건{hint}")
+
+
+@main.command("matter")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="matters --json 과 같은 JSON 한 줄. Same JSON object.")
+@click.pass_context
+def matter_cmd(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """사안 하나의 경과를 처음부터 보여 줍니다: 출처마다의 사건, 날짜, 링크.
+
+    REF 는 사안 번호(monitor matters 의 #번호), 의안 ID(PRC_…) 또는 의안번호입니다.
+    Show one matter's timeline: every event across sources, oldest first, with dates and links.
+
+    Example: monitor matter 12
+    """
+    from monitor.render.matter import matter_json, timeline_lines
+    from monitor.store import Store
+    from monitor.text import now
+
+    settings = _settings(ctx)
+    names, labels = _labels(settings)
+    store = Store(settings.db)
+    try:
+        found = store.matter_id(ref)
+        details = store.matter_details([found]) if found is not None else []
+    finally:
+        store.close()
+    if not details:
+        error = click.ClickException(
+            f"사안 '{ref}' 을(를) 찾지 못했습니다: `monitor matters --all` 로 번호를 확인하세요 "
+            "(사안 번호, 의안 ID, 의안번호를 받습니다)"
+        )
+        error.exit_code = 2
+        raise error
+    if as_json:
+        _echo_json(matter_json(details[0]))
+        return
+    for line in timeline_lines(details[0], names, labels, now().date()):
+        click.echo(line)
+
+
 # --- demo -------------------------------------------------------------------------------------
 
 

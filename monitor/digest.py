@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from monitor import matters
 from monitor.config import Destination, NotifyConfig, RuleSet
 from monitor.health import SourceHealth, failing, health_line
+from monitor.matters import View
 from monitor.text import iso, parse_date, start_of_day
 
 FIELD_LABELS = {
@@ -38,6 +40,7 @@ class Entry:
     thread: str = ""
     rules: list[str] = field(default_factory=list)  # rule ids (for --json; readers see `why`)
     event_ids: list[int] = field(default_factory=list)  # the events this entry shows
+    matter: int | None = None  # the matter's id (`monitor matter ID`)
 
 
 @dataclass
@@ -234,37 +237,170 @@ def entry_for(row: Mapping[str, Any], ctx: Context, *, stage_change: bool = Fals
     )
 
 
-def _merge_threads(entries: list[Entry]) -> list[Entry]:
-    """One entry per thread: a bill and its 입법예고 show as one, with both links and badges."""
-    merged: dict[str, Entry] = {}
-    for entry in entries:
-        first = merged.get(entry.thread)
-        if first is None:
-            merged[entry.thread] = entry
-            continue
-        if entry.url and entry.url != first.url and (entry.source, entry.url) not in first.links:
-            first.links.append((entry.source, entry.url))
-        first.badges += [b for b in entry.badges if b not in first.badges]
-        first.why += [w for w in entry.why if w not in first.why]
-        first.topics += [t for t in entry.topics if t not in first.topics]
-        first.rules += [r for r in entry.rules if r not in first.rules]
-        first.event_ids += [e for e in entry.event_ids if e not in first.event_ids]
-        if PRIORITY_ORDER[entry.priority] > PRIORITY_ORDER[first.priority]:
-            first.priority = entry.priority
-    return list(merged.values())
+# --- matters: one entry per matter, with all its news of the period ---------------------------
+
+# What decides a matter's section: an urgent rule first, then a stage move, a comment deadline
+# within the week, anything new (issue 14.4)
+NEWS_RANK = {"stage": 3, "deadline": 2, "new": 1}
+# the event types a matter's entry shows (agenda events have their own section)
+MATTER_NEWS = frozenset({"new", "updated", "deadline", "stage"})
 
 
-def _by_topic(rows: list[Mapping[str, Any]], ctx: Context, **kw: bool) -> list[Group]:
-    """Group rows under their first topic (rule-file order); each thread appears once."""
-    groups: dict[str, list[Entry]] = {}
-    for row in rows:
-        topic = _topics(row["matches"], ctx)[0]
-        groups.setdefault(topic, []).append(entry_for(row, ctx, **kw))
-    merged = _merge_threads([e for t in ctx.topic_order + sorted(groups) for e in groups.pop(t, [])])
+def matter_of(row: Mapping[str, Any]) -> str:
+    """The key rows of one matter share (`matter:ID`; an item not placed yet stands alone)."""
+    if row.get("matter_id") is not None:
+        return f"matter:{row['matter_id']}"
+    return str(row.get("thread") or f"item:{row.get('item_id')}")
+
+
+@dataclass
+class MatterNews:
+    """What one matter brings to a digest: its events of the period and its due deadlines."""
+
+    key: str
+    view: View | None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    due: list[dict[str, Any]] = field(default_factory=list)  # item rows with a deadline in the window
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """Every row, events first."""
+        return self.events + self.due
+
+    @property
+    def matches(self) -> list[dict[str, Any]]:
+        """The matches of every row, one per rule (the highest priority kept)."""
+        best: dict[str, dict[str, Any]] = {}
+        for m in (m for r in self.rows for m in r["matches"]):
+            held = best.get(m["rule"])
+            if held is None or PRIORITY_ORDER.get(m["priority"], 0) > PRIORITY_ORDER.get(held["priority"], 0):
+                best[m["rule"]] = m
+        return list(best.values())
+
+    def has(self, type_: str) -> bool:
+        """True when one of its events is of this type."""
+        return any(e["type"] == type_ for e in self.events)
+
+
+def collect(
+    events: Sequence[dict[str, Any]], due: Sequence[dict[str, Any]], views: Mapping[int, View]
+) -> dict[str, MatterNews]:
+    """Events and due items by matter, in the order matters first appear."""
+    found: dict[str, MatterNews] = {}
+    for row, bucket in [*((e, "events") for e in events), *((d, "due") for d in due)]:
+        key = matter_of(row)
+        news = found.get(key)
+        if news is None:
+            news = found[key] = MatterNews(key, views.get(row["matter_id"]) if row.get("matter_id") else None)
+        getattr(news, bucket).append(row)
+    return found
+
+
+def _rank(news: MatterNews, ctx: Context, window_end: str) -> tuple[int, int]:
+    """(urgent, kind) of a matter's most important news: the section it goes in."""
+    ranks = []
+    for e in news.events:
+        kind = "stage" if e["type"] == "stage" else "new"
+        # a deadline set or changed inside the window is deadline news; a new item's first one
+        # is part of the new item, and a far one is an update
+        if e["type"] == "deadline" and (e["detail"] or {}).get("from") and ctx.today.isoformat() <= (
+            e["detail"].get("to") or ""
+        ) <= window_end:
+            kind = "deadline"
+        ranks.append((int(_priority(e["matches"]) == "urgent"), NEWS_RANK[kind]))
+    ranks += [(int(_priority(d["matches"]) == "urgent"), NEWS_RANK["deadline"]) for d in news.due]
+    return max(ranks)
+
+
+def _deadline_of(news: MatterNews, ctx: Context) -> str | None:
+    if news.view is not None:
+        found = news.view.open_deadline(ctx.today)
+        if found:
+            return found
+    dates = sorted(str(r["fields"]["deadline"]) for r in news.rows if r["fields"].get("deadline"))
+    return dates[0] if dates else None
+
+
+def matter_entry(news: MatterNews, ctx: Context, *, section: str = "new", pipeline: bool = False) -> Entry:
+    """One entry for a matter: its title and link, every news of the period as badges, its links.
+
+    Badges read `위원회 심사 → 체계자구 심사 · 의견마감 D-5 (…)`: the stage move (or the current
+    stage), what else happened (new, 수정됨, a changed deadline), the open deadline, and how many
+    other matters are about the same law.
+    """
+    rows = news.rows
+    first = rows[0]
+    view = news.view
+    lead = view.lead if view else None
+    badges: list[str] = []
+    moves = sorted((e for e in news.events if e["type"] == "stage"), key=lambda e: e["id"])
+    stage = (view.stage if view else None) or first["fields"].get("stage")
+    if moves:
+        to = stage if stage else moves[-1]["detail"].get("to")
+        badges.append(f"{moves[0]['detail'].get('from') or '?'} → {to}")
+    elif stage and not pipeline:
+        badges.append(str(stage))
+    if pipeline and view is not None:
+        road = matters.pipeline(stage, view.government_notice)
+        if road:
+            badges.append(road)
+    deadline = _deadline_of(news, ctx)
+    shown = deadline_badge(deadline, ctx.today)
+    if shown:
+        # D-7, D-3, D-1 (notify.reminder_days) are the reminder days: mark them
+        left = days_left(deadline, ctx.today)
+        badges.append(f"⏰ {shown}" if left in ctx.notify.reminder_days else shown)
+    for e in news.events:
+        detail = e["detail"] or {}
+        if e["type"] == "deadline" and detail.get("from"):
+            badges.append(f"의견마감 변경 {detail['from']} → {detail['to']}")
+    if section != "new" and news.has("new"):
+        badges.append("새 항목")
+    if news.has("updated"):
+        badges.append("수정됨")
+    if view is not None and view.related:
+        badges.append(f"같은 법 개정안 {view.related}건")
+    matches = news.matches
+    source = lead.source if lead else first["source"]
+    url = lead.url if lead else first.get("url")
+    published = (lead.published if lead else None) or first.get("published_at") or first.get("first_seen_at")
+    links: list[tuple[str, str]] = []
+    for record in view.records if view else []:
+        label = ctx.source_names.get(record.source, record.source)
+        if record.url and record.url != url and (label, record.url) not in links:
+            links.append((label, record.url))
+    for row in rows if view is None else []:
+        if row.get("url") and row["url"] != url:
+            label = ctx.source_names.get(row["source"], row["source"])
+            if (label, row["url"]) not in links:
+                links.append((label, row["url"]))
+    return Entry(
+        title=(view.title if view else first["title"]) or "(제목 없음)",
+        url=url,
+        source=ctx.source_names.get(source, source),
+        date=str(published or "")[:10] or None,
+        topics=[ctx.label(t) for t in _topics(matches, ctx)],
+        badges=list(dict.fromkeys(badges)),
+        why=_why(matches, ctx),
+        links=links,
+        priority=_priority(matches),
+        thread=news.key,
+        rules=list(dict.fromkeys(m["rule"] for m in matches)),
+        event_ids=[e["id"] for e in news.events],
+        matter=view.id if view else None,
+    )
+
+
+def _grouped(entries: list[Entry], ctx: Context, keep_order: bool = False) -> list[Group]:
+    """Entries under their first topic's label, topics in rule-file order, urgent first within
+    (or in the given order: soonest deadline first)."""
+    labels = [ctx.label(t) for t in ctx.topic_order]
     by_label: dict[str, list[Entry]] = {}
-    for entry in merged:
-        by_label.setdefault(entry.topics[0], []).append(entry)
-    return [Group(label, entries) for label, entries in by_label.items()]
+    for entry in entries:
+        by_label.setdefault(entry.topics[0] if entry.topics else "", []).append(entry)
+    order = [lb for lb in labels if lb in by_label] + sorted(lb for lb in by_label if lb not in labels)
+    arrange = (lambda entries: entries) if keep_order else _sort_urgent_first
+    return [Group(label or None, arrange(by_label[label])) for label in order]
 
 
 def _sort_urgent_first(entries: list[Entry]) -> list[Entry]:
@@ -295,36 +431,33 @@ def build_daily(
     destination: str,
     ctx: Context,
     lead: Sequence[Section] = (),
+    views: Mapping[int, View] | None = None,
 ) -> Digest:
     """The weekday digest for one destination from the events it has not received yet.
 
     `lead` sections open the digest (the agenda watch's "다가오는 심사 일정",
-    monitor/digest_agenda.py); their entries' events are in `events` too.
+    monitor/digest_agenda.py); their entries' events are in `events` too. Then one entry per
+    matter (`views`: the matters of the rows, from Store.matter_views), in the section of its
+    most important news: a stage move, a comment deadline within seven days, anything new; an
+    urgent rule's news outranks the others. The entry carries the rest.
     """
     skipped, window = daily_window(events, destination, ctx)
-    fresh = [e for e in window if e["type"] in ("new", "updated", "deadline")]
-    moved = [e for e in window if e["type"] == "stage"]
-    sections: list[Section] = list(lead)
-    new_groups = _by_topic(fresh, ctx)
-    for group in new_groups:
-        group.entries = _sort_urgent_first(group.entries)
-    sections.append(Section("새로 올라온 항목", new_groups))
-    sections.append(
-        Section(
-            "진행 단계가 바뀐 의안",
-            [Group(None, _merge_threads([entry_for(e, ctx, stage_change=True) for e in moved]))],
-        )
-    )
-    shown = {e.thread for g in new_groups for e in g.entries}
-    routed_items = routed_to(deadline_items, destination, ctx, ctx.notify.daily.to)
-    upcoming = _merge_threads([entry_for(i, ctx) for i in routed_items])
-    # a deadline of something already listed above joins that entry (a bill and its 입법예고)
-    listed = {e.thread: e for g in new_groups for e in g.entries}
-    for entry in upcoming:
-        if entry.thread in listed:
-            _merge_threads([listed[entry.thread], entry])
-    soon = [e for e in upcoming if e.thread not in shown]
-    sections.append(Section("7일 안에 의견 마감", [Group(None, soon)]))
+    news = [e for e in window if e["type"] in MATTER_NEWS]  # agenda events are the lead's
+    due = routed_to(deadline_items, destination, ctx, ctx.notify.daily.to)
+    week_end = (ctx.today + timedelta(days=7)).isoformat()
+    placed: dict[str, list[MatterNews]] = {"new": [], "stage": [], "deadline": []}
+    for found in collect(news, due, views or {}).values():
+        _, rank = _rank(found, ctx, week_end)
+        placed[next(name for name, value in NEWS_RANK.items() if value == rank)].append(found)
+    soon = sorted(placed["deadline"], key=lambda n: _deadline_of(n, ctx) or "")
+    moved = _sort_urgent_first([matter_entry(n, ctx, section="stage") for n in placed["stage"]])
+    due_soon = [matter_entry(n, ctx, section="deadline") for n in soon]
+    sections = [
+        *lead,
+        Section("새로 올라온 항목", _grouped([matter_entry(n, ctx) for n in placed["new"]], ctx)),
+        Section("진행 단계가 바뀐 의안", [Group(None, moved)]),
+        Section("7일 안에 의견 마감", [Group(None, due_soon)]),
+    ]
     notes = []
     if skipped:
         notes.append(
@@ -396,48 +529,46 @@ def build_weekly(
     health: list[SourceHealth],
     destination: str,
     ctx: Context,
+    views: Mapping[int, View] | None = None,
 ) -> Digest:
-    """The representatives' summary of the past seven days and the two weeks ahead."""
+    """The representatives' summary of the past seven days and the two weeks ahead.
+
+    Each matter once: the ones that moved, then those with a comment deadline this week or
+    next, grouped by topic, each with its road (`접수 › [위원회 심사] › …`) and D-day on its
+    line; then new laws and important new items not listed above.
+    """
     routed = routed_to(events, destination, ctx, ctx.notify.weekly.to)
-    per_topic: dict[str, set[int]] = {}
-    for e in routed:
-        for topic in _topics(e["matches"], ctx):
-            per_topic.setdefault(topic, set()).add(e["item_id"])
+    due = routed_to(deadline_items, destination, ctx, ctx.notify.weekly.to)
+    by_matter = collect([e for e in routed if e["type"] in MATTER_NEWS], due, views or {})
+    per_topic: dict[str, set[str]] = {}
+    for news in by_matter.values():
+        for topic in _topics([m for e in news.events for m in e["matches"]], ctx):
+            per_topic.setdefault(topic, set()).add(news.key)
     counts = " · ".join(f"{ctx.label(t)} {len(per_topic[t])}건" for t in ctx.topic_order if t in per_topic)
-    latest_stage: dict[int, dict[str, Any]] = {}
-    first_from: dict[int, str] = {}
-    for e in routed:
-        if e["type"] == "stage":
-            first_from.setdefault(e["item_id"], e["detail"].get("from"))
-            latest_stage[e["item_id"]] = e
-    moved = []
-    for item_id, e in latest_stage.items():
-        row = dict(
-            e, detail={"from": first_from[item_id], "to": e["fields"].get("stage") or e["detail"]["to"]}
-        )
-        moved.append(entry_for(row, ctx, stage_change=True))
-    laws = [
-        entry_for(e, ctx) for e in routed
-        if e["type"] == "new" and ctx.source_kinds.get(e["source"]) == "law_changes"
-    ]  # fmt: skip
-    laws += [
-        entry_for(e, ctx, stage_change=True) for e in routed
-        if e["type"] == "stage" and e["detail"].get("to") == "공포"
-    ]  # fmt: skip
-    important = [
-        entry_for(e, ctx) for e in routed
-        if e["type"] == "new" and _priority(e["matches"]) in ("high", "urgent")
-    ]  # fmt: skip
-    routed_items = routed_to(deadline_items, destination, ctx, ctx.notify.weekly.to)
+    listed: set[str] = set()
+
+    def pick(
+        test: Callable[[MatterNews], bool], key: Callable[[MatterNews], str] | None = None
+    ) -> list[Entry]:
+        chosen = [n for n in by_matter.values() if n.key not in listed and test(n)]
+        listed.update(n.key for n in chosen)
+        chosen = sorted(chosen, key=key) if key else chosen
+        return [matter_entry(n, ctx, section="weekly", pipeline=True) for n in chosen]
+
+    moved = pick(lambda n: n.has("stage"))
+    needs_opinion = pick(lambda n: bool(n.due), lambda n: _deadline_of(n, ctx) or "")
+    laws = pick(lambda n: any(
+        e["type"] == "new" and ctx.source_kinds.get(e["source"]) == "law_changes" for e in n.events
+    ))  # fmt: skip
+    important = pick(lambda n: any(
+        e["type"] == "new" and _priority(e["matches"]) in ("high", "urgent") for e in n.events
+    ))  # fmt: skip
     sections = [
         Section("이번 주 주제별 건수", [], note=counts or "이번 주에 표시된 항목이 없습니다."),
-        Section("움직인 의안과 현재 단계", [Group(None, _merge_threads(moved))]),
-        Section(
-            "의견 제출 필요 (이번 주·다음 주 마감)",
-            [Group(None, _merge_threads([entry_for(i, ctx) for i in routed_items]))],
-        ),
-        Section("새로 공포·시행되는 법령", [Group(None, _merge_threads(laws))]),
-        Section("중요 항목", [Group(None, _sort_urgent_first(_merge_threads(important)))]),
+        Section("움직인 의안과 현재 단계", _grouped(moved, ctx)),
+        Section("의견 제출 필요 (이번 주·다음 주 마감)", _grouped(needs_opinion, ctx, keep_order=True)),
+        Section("새로 공포·시행되는 법령", [Group(None, laws)]),
+        Section("중요 항목", [Group(None, _sort_urgent_first(important))]),
     ]
     week_start = ctx.today - timedelta(days=7)
     digest = Digest(
@@ -451,7 +582,7 @@ def build_weekly(
         footer=f"소스 상태: {health_line(health)}" if health else None,
         event_ids=[e["id"] for e in routed],
     )
-    return cap_entries(digest, ctx.notify.digest_max_entries, "`monitor items --flagged --since 7d`")
+    return cap_entries(digest, ctx.notify.digest_max_entries, "`monitor matters --since 7d`")
 
 
 def deadline_window(today: date, days: int) -> tuple[str, str]:

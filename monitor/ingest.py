@@ -169,6 +169,8 @@ def store_batch(
                     flagged.add(event.item_id)
                 outcome.announced += int(event.announce and event.type == "new")
             outcome.flagged = len(flagged)  # items, not events: a notice's new + deadline is one
+            # matters follow from what is stored now (a bill also takes in what waited for it)
+            store.assign_matters(source.kind, result.written)
             if meetings:
                 today = now().date()
                 store.mark_unlisted_meetings(source.id, {i.key for i in batch.items}, today.isoformat())

@@ -134,7 +134,8 @@ def daily_digests(job: Job) -> list[Digest]:
     for destination in job.destinations(job.config.notify.daily.to):
         events = job.store.digest_events(undelivered_to=destination)
         lead = [agenda_section(events, agenda.rows, agenda.meetings, agenda.followed, destination, ctx)]
-        digest = build_daily(events, deadlines, health, destination, ctx, lead=lead)
+        views = job.store.matter_views(r.get("matter_id") for r in [*events, *deadlines])
+        digest = build_daily(events, deadlines, health, destination, ctx, lead=lead, views=views)
         if should_send(digest, health):
             out.append(digest)
     return out
@@ -146,8 +147,9 @@ def weekly_digests(job: Job) -> list[Digest]:
     since = iso(start_of_day(job.today) - timedelta(days=7))
     events = job.store.digest_events(since=since)
     deadlines = job.store.flagged_with_deadline(job.today.isoformat(), next_week_end(job.today).isoformat())
+    views = job.store.matter_views(r.get("matter_id") for r in [*events, *deadlines])
     return [
-        build_weekly(events, deadlines, health, destination, ctx)
+        build_weekly(events, deadlines, health, destination, ctx, views)
         for destination in job.destinations(job.config.notify.weekly.to)
     ]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
+from monitor import matters as mat
 from monitor.errors import StoreError
 from monitor.rules import Match
 from monitor.sources.base import Item, Stored
@@ -151,6 +153,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite_utils.Database], None], ...] = (
     INSERT INTO meta (key, value) VALUES ('db_id', lower(hex(randomblob(16))));
     INSERT INTO meta (key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
     """,
+    # 8: matters (monitor/matters.py): items about one bill, notice or law, derived from what is stored
+    lambda db: _matters_migration(db),
 )
 
 
@@ -173,6 +177,198 @@ def _canonical_keys(db: sqlite_utils.Database) -> None:
         taken = db.execute("SELECT 1 FROM items WHERE source = ? AND key = ?", [source, canonical]).fetchone()
         if taken is None:
             db.execute("UPDATE items SET key = ? WHERE id = ?", [canonical, item_id])
+
+MATTERS_SCHEMA = """
+CREATE TABLE matters (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    law TEXT,
+    law_key TEXT,
+    parent_law TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX matters_law ON matters (law_key);
+ALTER TABLE items ADD COLUMN matter_id INTEGER REFERENCES matters (id);
+ALTER TABLE items ADD COLUMN kind TEXT;
+CREATE INDEX items_matter ON items (matter_id);
+CREATE INDEX items_kind ON items (kind);
+CREATE INDEX items_bill_no ON items (json_extract(fields, '$.bill_no'));
+CREATE INDEX items_prom_no ON items (json_extract(fields, '$.prom_no'));
+CREATE INDEX items_promulgation_no ON items (json_extract(fields, '$.promulgation_no'))
+"""
+
+
+def _matters_migration(db: sqlite_utils.Database) -> None:
+    """Create matters and place every stored item in one, from what is stored (no re-poll).
+
+    Items did not record their kind before: it is inferred once from their shape
+    (matters.infer_kind) and kept in `items.kind`, which ingest fills from now on.
+    """
+    for statement in MATTERS_SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    writer = _MatterWriter(db, iso(now()) or "")
+    ids = []
+    for record in writer.records("1 = 1 ORDER BY id", []):
+        db.execute("UPDATE items SET kind = ? WHERE id = ?", [mat.infer_kind(record), record.id])
+        ids.append(record.id)
+    writer.assign(ids)
+
+
+# Columns a matter decision reads of an item (matters.Record), then its matter id.
+RECORD_COLUMNS = "id, kind, source, key, title, url, summary, fields, published_at, matter_id"
+
+
+class _MatterWriter:
+    """Places items in matters with monitor.matters' pure decisions; every statement is here.
+
+    Runs inside the caller's transaction (a poll's, or the migration's). A matter keeps its id
+    when it changes key (a 정부 입법예고's matter becomes its bill's, a bill's its 대안's), so a
+    matter someone looked up stays findable; a matter left without items is deleted.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, stamp: str) -> None:
+        self.db = db
+        self.stamp = stamp
+        self.lookups = mat.Lookups(
+            bill=self._bill,
+            bills_by_number=lambda no: self.records(
+                "kind = 'assembly_bills' AND json_extract(fields, '$.bill_no') = ?", [no]
+            ),
+            bills_by_promulgation=lambda no: self.records(
+                "kind = 'assembly_bills' AND json_extract(fields, '$.prom_no') = ?", [no]
+            ),
+            government_bills=lambda first, last: self.records(
+                "kind = 'assembly_bills' AND json_extract(fields, '$.proposer_kind') = ? "
+                "AND json_extract(fields, '$.propose_date') BETWEEN ? AND ?",
+                [mat.GOVERNMENT, first, last],
+            ),
+        )
+
+    def records(self, where: str, params: Sequence[Any]) -> list[mat.Record]:
+        """Items as matters.Record (`fields.thread`-free; kind as stored)."""
+        rows = self.db.execute(f"SELECT {RECORD_COLUMNS} FROM items WHERE {where}", list(params)).fetchall()
+        return [
+            mat.Record(kind=r[1] or "other", source=r[2], key=r[3], title=r[4] or "", url=r[5],
+                       summary=r[6] or "", fields=json.loads(r[7] or "{}"), published=r[8], id=int(r[0]),
+                       matter=r[9])
+            for r in rows
+        ]  # fmt: skip
+
+    def _bill(self, bill_id: str) -> mat.Record | None:
+        found = [r for r in self.records("thread = ?", [f"assembly-bill:{bill_id}"]) if r.is_bill]
+        return found[0] if found else None
+
+    def _matter_of(self, item_id: int) -> int | None:
+        row = self.db.execute("SELECT matter_id FROM items WHERE id = ?", [item_id]).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def _id(self, key: str) -> int | None:
+        row = self.db.execute("SELECT id FROM matters WHERE key = ?", [key]).fetchone()
+        return int(row[0]) if row else None
+
+    def _key(self, matter_id: int) -> str:
+        return str(self.db.execute("SELECT key FROM matters WHERE id = ?", [matter_id]).fetchone()[0])
+
+    def key_for(self, record: mat.Record) -> str:
+        """The matter key of a record (monitor.matters decides)."""
+        return mat.matter_key(record, record.kind, self.lookups)
+
+    def place(self, item_id: int, depth: int = 0) -> None:
+        """Put one item in the matter its key names, moving it (and what follows it) if need be."""
+        (record,) = self.records("id = ?", [item_id])
+        key, old = self.key_for(record), self._matter_of(item_id)
+        if old is not None and self._key(old) == key:
+            self.refresh(old)
+            return
+        target = self._id(key)
+        if target is None and old is not None:
+            others = [r for r in self.records("matter_id = ?", [old]) if r.id != item_id]
+            if all(self.key_for(r) == key for r in others):  # the whole matter moves: it keeps its id
+                self.db.execute("UPDATE matters SET key = ? WHERE id = ?", [key, old])
+                self.refresh(old)
+                return
+        if target is None:
+            cur = self.db.execute(
+                "INSERT INTO matters (key, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                [key, record.title or "(제목 없음)", self.stamp, self.stamp],
+            )
+            target = int(cur.lastrowid or 0)
+        self.db.execute("UPDATE items SET matter_id = ? WHERE id = ?", [target, item_id])
+        if old is not None:
+            if depth < 3:  # what followed the item there (its 입법예고) follows it here
+                for other in self.records("matter_id = ?", [old]):
+                    self.place(other.id, depth + 1)
+            if self.db.execute("SELECT 1 FROM items WHERE matter_id = ?", [old]).fetchone() is None:
+                self.db.execute("DELETE FROM matters WHERE id = ?", [old])
+            else:
+                self.refresh(old)
+        self.refresh(target)
+
+    def refresh(self, matter_id: int) -> None:
+        """Name a matter after its principal item and record the law it is about."""
+        members = self.records("matter_id = ?", [matter_id])
+        if not members:
+            return
+        lead = mat.principal(self._key(matter_id), members)
+        law = mat.law_for(lead)
+        values = (mat.title_of(lead), law.name if law else None, law.key if law else None,
+                  law.parent if law else None)  # fmt: skip
+        stored = self.db.execute(
+            "SELECT title, law, law_key, parent_law FROM matters WHERE id = ?", [matter_id]
+        ).fetchone()
+        if tuple(stored) != values:
+            self.db.execute(
+                "UPDATE matters SET title = ?, law = ?, law_key = ?, parent_law = ?, updated_at = ? "
+                "WHERE id = ?",
+                [*values, self.stamp, matter_id],
+            )
+
+    def waiting(self, bill: mat.Record) -> list[int]:
+        """Items in matters of their own that may belong to this bill now it is stored or changed.
+
+        A 정부 입법예고 of the same law (matters.government_bill_for decides), the bills a 대안
+        replaces (`fields.replaces`), a law.go.kr entry with the bill's 공포번호. A post naming
+        the bill's number is joined when it is stored or changes, not re-checked here (that
+        would scan every item's text).
+        """
+        law = mat.law_for(bill)
+        ids = []
+        if law is not None and bill.fields.get("proposer_kind") == mat.GOVERNMENT:
+            ids += [r[0] for r in self.db.execute(
+                "SELECT i.id FROM items i JOIN matters m ON m.id = i.matter_id "
+                "WHERE m.law_key = ? AND m.key LIKE 'notice:%' ORDER BY i.id", [law.key],
+            ).fetchall()]  # fmt: skip
+        for number in bill.fields.get("replaces") or []:  # a 대안: the bills folded into it
+            ids += [r.id for r in self.records(
+                "kind = 'assembly_bills' AND json_extract(fields, '$.bill_no') = ? ORDER BY id", [number]
+            )]  # fmt: skip
+        if bill.fields.get("prom_no"):
+            ids += [r[0] for r in self.db.execute(
+                "SELECT id FROM items WHERE kind = 'law_changes' "
+                "AND json_extract(fields, '$.promulgation_no') = ? ORDER BY id", [bill.fields["prom_no"]],
+            ).fetchall()]  # fmt: skip
+        return ids
+
+    def assign(self, item_ids: Sequence[int]) -> None:
+        """Place items (just stored or changed) and re-check what waits for a bill among them."""
+        for item_id in item_ids:
+            found = self.records("id = ?", [item_id])
+            if not found:
+                continue
+            record = found[0]
+            waiting = self.waiting(record) if record.is_bill else []
+            fresh = self._matter_of(item_id) is None and self._id(self.key_for(record)) is None
+            if waiting and fresh:
+                # a notice that waited for this bill lends it its matter (and its id)
+                for other in waiting:
+                    self.place(other)
+            self.place(item_id)
+            for other in waiting:
+                self.place(other)
+
 
 ITEM_COLUMNS = (
     "title, url, summary, body, published_at, published_raw, content_hash, fields, thread, record_hash"
@@ -218,26 +414,34 @@ class ApplyResult:
     updated: int = 0
     seen: int = 0
     events: tuple[Event, ...] = ()
+    written: tuple[int, ...] = ()  # ids of the rows inserted or rewritten (their matter may change)
 
 
 def _changes(
     item_id: int, old_hash: str, old_title: str, old_fields: dict[str, Any], item: Item,
-    old_summary: str = "",
+    old_summary: str = "", old_url: str | None = None,
 ) -> list[tuple[str, str, dict[str, Any], bool]]:  # fmt: skip
     """Events for a stored item that came back different: (type, dedupe key, detail, announce).
 
-    A summary filled in where there was none (a bill's 제안이유 fetched later) is recorded and
-    matched, so the item can be flagged and followed, but not announced: nothing a reader saw
-    has changed.
+    `updated` is news only when something a reader sees changed: the title or the link
+    (deadline and stage have events of their own). A summary filled in or edited (a bill's
+    제안이유 fetched later, a post's text reworded) is recorded and matched, so the item can be
+    flagged and followed, but not announced (issue 14.3).
     """
     found: list[tuple[str, str, dict[str, Any], bool]] = []
     new_hash = item.content_hash()
-    if old_hash != new_hash:
-        detail = {"from": {"title": old_title}, "to": {"title": item.title}}
-        filled_in = item.title == old_title and not old_summary
-        if filled_in:
-            detail["summary_added"] = True
-        found.append(("updated", f"{item_id}:updated:{old_hash}:{new_hash}", detail, not filled_in))
+    relinked = old_url is not None and item.url is not None and old_url != item.url
+    if old_hash != new_hash or relinked:
+        detail: dict[str, Any] = {"from": {"title": old_title}, "to": {"title": item.title}}
+        if item.summary != old_summary:
+            detail["summary_added" if not old_summary else "summary_changed"] = True
+        if relinked:
+            detail["from"]["url"], detail["to"]["url"] = old_url, item.url
+        # the content hashes key a text change; a link change alone is keyed by the new link
+        key = f"{item_id}:updated:{old_hash}:{new_hash}"
+        if old_hash == new_hash:
+            key = f"{item_id}:updated:url:{hashlib.sha256(str(item.url).encode()).hexdigest()[:16]}"
+        found.append(("updated", key, detail, item.title != old_title or relinked))
     old_stage, stage = old_fields.get("stage"), item.fields.get("stage")
     # an item whose stage mirrors another's (a notice and its bill) leaves the event to that one
     if stage and old_stage and stage != old_stage and not item.fields.get("stage_of"):
@@ -725,10 +929,11 @@ class Store:
         stamp = iso(now())
         result = ApplyResult()
         events: list[Event] = []
+        written: list[int] = []
         for item in items:
             record = item.record_hash()
             row = self.db.execute(
-                "SELECT id, content_hash, title, fields, record_hash, summary FROM items "
+                "SELECT id, content_hash, title, fields, record_hash, summary, url FROM items "
                 "WHERE source = ? AND key = ?",
                 [source, item.key],
             ).fetchone()
@@ -751,6 +956,7 @@ class Store:
                     detail = {"from": None, "to": item.fields["deadline"]}
                     found.append(("deadline", f"{item_id}:deadline:{detail['to']}", detail, announce))
                 result.new += 1
+                written.append(item_id)
             elif row[4] == record:
                 self.db.execute("UPDATE items SET last_seen_at = ? WHERE id = ?", [stamp, row[0]])
                 result.seen += 1
@@ -762,7 +968,8 @@ class Store:
                     f"UPDATE items SET {assignments}, last_seen_at = ? WHERE id = ?",
                     [*values, stamp, item_id],
                 )
-                found = _changes(item_id, row[1], row[2], json.loads(row[3] or "{}"), item, row[5])
+                written.append(item_id)
+                found = _changes(item_id, row[1], row[2], json.loads(row[3] or "{}"), item, row[5], row[6])
                 # counted as news only when announced: a 제안이유 filled in later is not an update
                 result.updated += any(kind == "updated" and announce for kind, _, _, announce in found)
                 result.seen += not found
@@ -771,7 +978,19 @@ class Store:
                 if event_id is not None:
                     events.append(Event(event_id, item_id, type_, announce, item))
         result.events = tuple(events)
+        result.written = tuple(written)
         return result
+
+    def assign_matters(self, kind: str, item_ids: Sequence[int]) -> None:
+        """Record the kind of items just stored and place them in matters (monitor/matters.py).
+
+        Call inside `atomic()`, after apply_items: a bill stored now also takes in the 정부
+        입법예고 and law.go.kr entries that waited for it.
+        """
+        for chunk in _chunks(list(item_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            self.db.execute(f"UPDATE items SET kind = ? WHERE id IN ({marks})", [kind, *chunk])
+        _MatterWriter(self.db, iso(now()) or "").assign(item_ids)
 
     def add_event(
         self, item_id: int, type_: str, dedupe_key: str, detail: dict[str, Any],
@@ -923,7 +1142,7 @@ class Store:
             "WITH seen AS (SELECT id, MAX(created_at) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) "
             "AS seen_at FROM events) "
             "SELECT e.id, e.type, e.detail, e.created_at, s.seen_at, i.id AS item_id, i.source, i.key, "
-            "i.title, i.url, i.summary, i.published_at, i.first_seen_at, i.fields, i.thread "
+            "i.title, i.url, i.summary, i.published_at, i.first_seen_at, i.fields, i.thread, i.matter_id "
             "FROM events e JOIN seen s ON s.id = e.id JOIN items i ON i.id = e.item_id "
             f"WHERE {' AND '.join(where)} ORDER BY e.id",
             params,
@@ -934,13 +1153,117 @@ class Store:
         """Flagged items whose `fields.deadline` falls in [first, last] (ISO dates)."""
         rows = self.rows(
             "SELECT i.id AS item_id, i.source, i.key, i.title, i.url, i.summary, i.published_at, "
-            "i.first_seen_at, i.fields, i.thread FROM items i "
+            "i.first_seen_at, i.fields, i.thread, i.matter_id FROM items i "
             "WHERE json_extract(i.fields, '$.deadline') BETWEEN ? AND ? "
             "AND EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) "
             "ORDER BY json_extract(i.fields, '$.deadline'), i.id",
             [first, last],
         )
         return self._with_matches(rows, "item_id", "item_id")
+
+    def matter_views(self, ids: Iterable[int]) -> dict[int, mat.View]:
+        """Matters by id with their items and how many other matters share their law."""
+        wanted = sorted({int(i) for i in ids if i is not None})
+        views: dict[int, mat.View] = {}
+        writer = _MatterWriter(self.db, "")
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.rows(
+                "SELECT m.*, (SELECT COUNT(*) FROM matters o WHERE o.law_key = m.law_key AND o.id != m.id) "
+                f"AS related FROM matters m WHERE m.id IN ({marks})",
+                chunk,
+            ):
+                views[row["id"]] = mat.View(
+                    row["id"], row["key"], row["title"], row["law"], [], int(row["related"] or 0)
+                )
+            for record in writer.records(f"matter_id IN ({marks}) ORDER BY id", chunk):
+                views[int(record.matter or 0)].records.append(record)
+        return {k: v for k, v in views.items() if v.records}
+
+    def matter_ids(
+        self, *, topic: str | None = None, since: timedelta | None = None, followed: bool = True,
+    ) -> list[int]:  # fmt: skip
+        """Ids of matters, the most recently active first.
+
+        `followed`: only matters with an item some rule flagged or that is watched
+        (`fields.watch`); `topic`: only those a rule of that topic matched; `since`: only those
+        with an event recorded within that period.
+        """
+        where, params = ["1 = 1"], []
+        if followed:
+            where.append(
+                "EXISTS (SELECT 1 FROM items i WHERE i.matter_id = m.id AND "
+                "(json_extract(i.fields, '$.watch') IS NOT NULL "
+                "OR EXISTS (SELECT 1 FROM matches x WHERE x.item_id = i.id)))"
+            )
+        if topic:
+            where.append(
+                "EXISTS (SELECT 1 FROM items i JOIN matches x ON x.item_id = i.id "
+                "WHERE i.matter_id = m.id AND x.topic = ?)"
+            )
+            params.append(topic)
+        if since is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM items i JOIN events e ON e.item_id = i.id "
+                "WHERE i.matter_id = m.id AND e.created_at >= ?)"
+            )
+            params.append(iso(now() - since))
+        rows = self.db.execute(
+            "SELECT m.id FROM matters m LEFT JOIN items i ON i.matter_id = m.id LEFT JOIN events e ON "
+            f"e.item_id = i.id WHERE {' AND '.join(where)} GROUP BY m.id ORDER BY MAX(e.id) DESC, m.id DESC",
+            params,
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def matter_id(self, ref: str) -> int | None:
+        """The id of a matter named by its id, its key (`bill:PRC_…`), a BILL_ID or a bill number."""
+        ref = ref.strip()
+        if ref.isdigit():
+            row = self.db.execute("SELECT id FROM matters WHERE id = ?", [int(ref)]).fetchone()
+            if row:
+                return int(row[0])
+        for sql, value in (
+            ("SELECT id FROM matters WHERE key = ?", ref),
+            ("SELECT id FROM matters WHERE key = ?", f"bill:{ref}"),
+            ("SELECT matter_id FROM items WHERE kind = 'assembly_bills' "
+             "AND json_extract(fields, '$.bill_no') = ?", ref),
+        ):  # fmt: skip
+            row = self.db.execute(sql, [value]).fetchone()
+            if row and row[0] is not None:
+                return int(row[0])
+        return None
+
+    def matter_details(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Each matter with its items (View), topics, related matters and every event, oldest first.
+
+        Events carry their item's source, key, title, url, kind and published_at.
+        """
+        views = self.matter_views(ids)
+        out = []
+        for matter_id in ids:
+            view = views.get(matter_id)
+            if view is None:
+                continue
+            events = self.rows(
+                "SELECT e.id, e.type, e.detail, e.announce, e.created_at, i.source, i.key, i.title, i.url, "
+                "i.kind, i.published_at FROM events e JOIN items i ON i.id = e.item_id "
+                "WHERE i.matter_id = ? ORDER BY e.id",
+                [matter_id],
+            )
+            for e in events:
+                e["detail"] = json.loads(e["detail"] or "{}")
+                e["announce"] = bool(e["announce"])
+            topics = [r["topic"] for r in self.rows(
+                "SELECT x.topic FROM matches x JOIN items i ON i.id = x.item_id WHERE i.matter_id = ? "
+                "GROUP BY x.topic ORDER BY MIN(x.id)", [matter_id],
+            )]  # fmt: skip
+            related = self.rows(
+                "SELECT o.id, o.title FROM matters o JOIN matters m ON m.law_key = o.law_key "
+                "WHERE m.id = ? AND o.id != m.id ORDER BY o.id",
+                [matter_id],
+            )
+            out.append({"view": view, "topics": topics, "events": events, "related": related})
+        return out
 
     def _with_matches(self, rows: list[dict[str, Any]], column: str, key: str) -> list[dict[str, Any]]:
         for r in rows:

@@ -101,7 +101,10 @@ def test_a_bill_and_its_notice_show_as_one_entry(store: Store, tmp_path: Path) -
     text = render_text(digest)
     assert text.count(f"• [긴급] {COOP}") == 1
     assert "국회 입법예고: https://pal.assembly.go.kr/" in text and "의견마감 D-5" in text
-    assert "7일 안에 의견 마감" not in text  # already shown above with its badge
+    # one matter, in the section of its most important news: a deadline within the week outranks
+    # "new" (issue 14.4), and the entry says it is new
+    assert "■ 7일 안에 의견 마감 (1건)" in text and "새로 올라온 항목" not in text
+    assert "의견마감 D-5" in text and " · 새 항목" in text
 
 
 def test_empty_day_sends_nothing_unless_a_source_fails(store: Store, tmp_path: Path) -> None:
