@@ -387,7 +387,7 @@ def test_only_a_new_title_or_link_is_announced(tmp_path: Path) -> None:
 # --- the migration, on a database made by the previous release ---------------------------------
 
 
-PREVIOUS = FIX / "prev_release" / "monitor-2ab8ac2.db"
+PREVIOUS = FIX / "prev_release" / "monitor-2ab8ac2.sqlite"
 PREVIOUS_SOURCES = [
     {"id": "bills", "kind": "assembly_bills", "name": "국회 법률안", "url": "http://127.0.0.1:9/"},
     {"id": "notices", "kind": "assembly_notices", "name": "국회 입법예고", "url": "http://127.0.0.1:9/"},
