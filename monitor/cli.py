@@ -981,7 +981,8 @@ def digest(
                             "messages": payload,
                             # rule ids for staff; readers see the rules' descriptions
                             "entries": [
-                                {"title": e.title, "url": e.url, "topics": e.topics, "rules": e.rules}
+                                {"title": e.title, "url": e.url, "topics": e.topics, "rules": e.rules,
+                                 "matter": e.matter}
                                 for s in d.sections for g in s.groups for e in g.entries
                             ],
                         }

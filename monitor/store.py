@@ -189,14 +189,14 @@ CREATE TABLE matters (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE INDEX matters_law ON matters (law_key);
+CREATE INDEX matters_law ON matters (law_key) WHERE law_key IS NOT NULL;
 ALTER TABLE items ADD COLUMN matter_id INTEGER REFERENCES matters (id);
 ALTER TABLE items ADD COLUMN kind TEXT;
 CREATE INDEX items_matter ON items (matter_id);
-CREATE INDEX items_kind ON items (kind);
-CREATE INDEX items_bill_no ON items (json_extract(fields, '$.bill_no'));
-CREATE INDEX items_prom_no ON items (json_extract(fields, '$.prom_no'));
+CREATE INDEX items_bill_no ON items (json_extract(fields, '$.bill_no')) WHERE kind = 'assembly_bills';
+CREATE INDEX items_prom_no ON items (json_extract(fields, '$.prom_no')) WHERE kind = 'assembly_bills';
 CREATE INDEX items_promulgation_no ON items (json_extract(fields, '$.promulgation_no'))
+    WHERE kind = 'law_changes'
 """
 
 
@@ -215,10 +215,6 @@ def _matters_migration(db: sqlite_utils.Database) -> None:
         db.execute("UPDATE items SET kind = ? WHERE id = ?", [mat.infer_kind(record), record.id])
         ids.append(record.id)
     writer.assign(ids)
-
-
-# Columns a matter decision reads of an item (matters.Record), then its matter id.
-RECORD_COLUMNS = "id, kind, source, key, title, url, summary, fields, published_at, matter_id"
 
 
 class _MatterWriter:
@@ -249,7 +245,11 @@ class _MatterWriter:
 
     def records(self, where: str, params: Sequence[Any]) -> list[mat.Record]:
         """Items as matters.Record (`fields.thread`-free; kind as stored)."""
-        rows = self.db.execute(f"SELECT {RECORD_COLUMNS} FROM items WHERE {where}", list(params)).fetchall()
+        rows = self.db.execute(
+            "SELECT id, kind, source, key, title, url, summary, fields, published_at, matter_id "
+            f"FROM items WHERE {where}",
+            list(params),
+        ).fetchall()
         return [
             mat.Record(kind=r[1] or "other", source=r[2], key=r[3], title=r[4] or "", url=r[5],
                        summary=r[6] or "", fields=json.loads(r[7] or "{}"), published=r[8], id=int(r[0]),
@@ -352,15 +352,59 @@ class _MatterWriter:
             ).fetchall()]  # fmt: skip
         return ids
 
-    def assign(self, item_ids: Sequence[int]) -> None:
-        """Place items (just stored or changed) and re-check what waits for a bill among them."""
-        for item_id in item_ids:
-            found = self.records("id = ?", [item_id])
-            if not found:
-                continue
+    def assign(self, item_ids: Sequence[int], kind: str | None = None) -> None:
+        """Place items (just stored or changed) and re-check what waits for a bill among them.
+
+        `kind`: the kind of them all, recorded on the way (ingest); None: as stored (migration).
+        """
+        for chunk in _chunks(list(item_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT id, kind, source, key, title, summary, matter_id FROM items WHERE id IN ({marks})",
+                chunk,
+            ).fetchall()
+            alone: dict[int, tuple[str, str]] = {}
+            for item_id, stored_kind, source, key, title, summary, matter_id in rows:
+                item_kind = kind or stored_kind or "other"
+                if matter_id is not None or item_kind in mat.LAW_KINDS:
+                    continue
+                # a new post (not a bill, notice or law): no item waits for it and it waits for
+                # none, so nothing placed in this batch can move it
+                post = mat.Record(item_kind, source, key, title or "", summary=summary or "", id=item_id)
+                matter_key = self.key_for(post)
+                if matter_key.startswith("item:"):
+                    alone[item_id] = (matter_key, mat.title_of(post))
+            self._alone(alone, kind)
+            rest = [i for i in chunk if i not in alone]
+            if kind is not None and rest:
+                marks = ",".join("?" * len(rest))
+                self.db.execute(f"UPDATE items SET kind = ? WHERE id IN ({marks})", [kind, *rest])
+            for item_id in rest:
+                self._assign_one(item_id)
+
+    def _alone(self, posts: dict[int, tuple[str, str]], kind: str | None) -> None:
+        """Make each post its own matter, a statement per batch and not per post (ingest's speed).
+
+        The kind is recorded in the same UPDATE: a row written once more, not twice.
+        """
+        conn = self.db.conn
+        conn.executemany(
+            "INSERT INTO matters (key, title, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING",
+            [(key, title, self.stamp, self.stamp) for key, title in posts.values()],
+        )
+        conn.executemany(
+            "UPDATE items SET matter_id = (SELECT id FROM matters WHERE key = ?), kind = COALESCE(?, kind) "
+            "WHERE id = ?",
+            [(key, kind, item_id) for item_id, (key, _) in posts.items()],
+        )
+
+    def _assign_one(self, item_id: int) -> None:
+        found = self.records("id = ?", [item_id])
+        if found:
             record = found[0]
             waiting = self.waiting(record) if record.is_bill else []
-            fresh = self._matter_of(item_id) is None and self._id(self.key_for(record)) is None
+            fresh = record.matter is None and self._id(self.key_for(record)) is None
             if waiting and fresh:
                 # a notice that waited for this bill lends it its matter (and its id)
                 for other in waiting:
@@ -987,10 +1031,7 @@ class Store:
         Call inside `atomic()`, after apply_items: a bill stored now also takes in the 정부
         입법예고 and law.go.kr entries that waited for it.
         """
-        for chunk in _chunks(list(item_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            self.db.execute(f"UPDATE items SET kind = ? WHERE id IN ({marks})", [kind, *chunk])
-        _MatterWriter(self.db, iso(now()) or "").assign(item_ids)
+        _MatterWriter(self.db, iso(now()) or "").assign(item_ids, kind)
 
     def add_event(
         self, item_id: int, type_: str, dedupe_key: str, detail: dict[str, Any],
