@@ -474,7 +474,9 @@ def _changes(
     """
     found: list[tuple[str, str, dict[str, Any], bool]] = []
     new_hash = item.content_hash()
-    relinked = old_url is not None and item.url is not None and old_url != item.url
+    # a link is news when it points elsewhere, not when the site moved to https or spells its
+    # host in capitals (the forms canonical_key folds, as keys do)
+    relinked = bool(old_url and item.url) and canonical_key(str(old_url)) != canonical_key(str(item.url))
     if old_hash != new_hash or relinked:
         detail: dict[str, Any] = {"from": {"title": old_title}, "to": {"title": item.title}}
         if item.summary != old_summary:

@@ -370,6 +370,8 @@ def test_only_a_new_title_or_link_is_announced(tmp_path: Path) -> None:
     poll(store, rules, "mois", [post])
     post.url = post.url + "&page=2"
     poll(store, rules, "mois", [post])
+    post.url = post.url.replace("https://www.mois.go.kr", "http://WWW.MOIS.GO.KR")  # the same page
+    poll(store, rules, "mois", [post])
     post.title = "마을기업 공모 (기간 연장)"
     poll(store, rules, "mois", [post])
     rows = store.events(type_="updated")
