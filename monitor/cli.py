@@ -688,19 +688,20 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
 # --- matters ----------------------------------------------------------------------------------
 
 
-def _labels(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
-    """Source names (when sources.yaml is there) and topic labels for readers; ids as they are else."""
-    sources, ruleset = _load(settings, need_sources=settings.sources.exists())
-    names = {s.id: s.name for s in sources.sources} if sources else {}
-    return names, {t.topic: t.label for t in ruleset.topics}
+def _topic_labels(settings: Settings) -> dict[str, str]:
+    """Topic id → Korean label from the rules in use; {} (ids are shown) when they do not load."""
+    try:
+        return {t.topic: t.label for t in load_rules(settings.rules).topics}
+    except ConfigError:
+        return {}
 
 
 @main.command("matters")
-@click.option("--topic", help="이 주제(topic id)의 규칙에 걸린 사안만. Only matters of this topic id.")
-@click.option("--since", help="이 기간 안에 일이 있었던 사안만 (예: 30d). Only matters active within it.")
+@click.option("--topic", help="이 주제 id 의 규칙에 걸린 사안만 (예: cooperatives).")
+@click.option("--since", help="이 기간 안에 일이 있었던 사안만 (예: 30d, 12h).")
 @click.option("--all", "everything", is_flag=True,
-              help="따라가지 않는 사안도 모두. Every matter, not only followed ones.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="사안마다 JSON 한 줄. One JSON object per matter.")
+              help="따라가지 않는 사안도 모두 (every matter, not only followed ones).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="사안마다 JSON 한 줄 (one JSON object per matter).")
 @click.pass_context
 def matters_cmd(ctx: click.Context, topic: str | None, since: str | None, everything: bool,
                 as_json: bool) -> None:  # fmt: skip
@@ -717,7 +718,7 @@ def matters_cmd(ctx: click.Context, topic: str | None, since: str | None, everyt
     from monitor.text import now
 
     settings = _settings(ctx)
-    _, labels = _labels(settings)
+    labels = {} if as_json else _topic_labels(settings)
     period = _duration(since)
     store = Store(settings.db)
     try:
@@ -737,7 +738,7 @@ def matters_cmd(ctx: click.Context, topic: str | None, since: str | None, everyt
 
 @main.command("matter")
 @click.argument("ref")
-@click.option("--json", "as_json", is_flag=True, help="matters --json 과 같은 JSON 한 줄. Same JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="matters --json 과 같은 JSON 한 줄 (the same object).")
 @click.pass_context
 def matter_cmd(ctx: click.Context, ref: str, as_json: bool) -> None:
     """사안 하나의 경과를 처음부터 보여 줍니다: 출처마다의 사건, 날짜, 링크.
@@ -745,14 +746,14 @@ def matter_cmd(ctx: click.Context, ref: str, as_json: bool) -> None:
     REF 는 사안 번호(monitor matters 의 #번호), 의안 ID(PRC_…) 또는 의안번호입니다.
     Show one matter's timeline: every event across sources, oldest first, with dates and links.
 
-    Example: monitor matter 12
+    Example: monitor matter 2215002
     """
     from monitor.render.matter import matter_json, timeline_lines
     from monitor.store import Store
     from monitor.text import now
 
     settings = _settings(ctx)
-    names, labels = _labels(settings)
+    names, labels = ({}, {}) if as_json else (_source_names(settings), _topic_labels(settings))
     store = Store(settings.db)
     try:
         found = store.matter_id(ref)
