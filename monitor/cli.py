@@ -714,13 +714,12 @@ def matters_cmd(ctx: click.Context, topic: str | None, since: str | None, everyt
     Example: monitor matters --topic cooperatives --since 30d
     """
     from monitor.render.matter import matter_json, matter_lines
-    from monitor.store import Store
     from monitor.text import now
 
     settings = _settings(ctx)
     labels = {} if as_json else _topic_labels(settings)
     period = _duration(since)
-    store = Store(settings.db)
+    store = _open_store(settings, read=True)
     try:
         details = store.matter_details(store.matter_ids(topic=topic, since=period, followed=not everything))
     finally:
@@ -749,12 +748,11 @@ def matter_cmd(ctx: click.Context, ref: str, as_json: bool) -> None:
     Example: monitor matter 2215002
     """
     from monitor.render.matter import matter_json, timeline_lines
-    from monitor.store import Store
     from monitor.text import now
 
     settings = _settings(ctx)
     names, labels = ({}, {}) if as_json else (_source_names(settings), _topic_labels(settings))
-    store = Store(settings.db)
+    store = _open_store(settings, read=True)
     try:
         found = store.matter_id(ref)
         details = store.matter_details([found]) if found is not None else []

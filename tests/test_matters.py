@@ -27,6 +27,7 @@ from monitor.matters import (
     Record,
     bill_numbers,
     government_bill_for,
+    infer_kind,
     law_of,
     matter_key,
     pipeline,
@@ -170,6 +171,13 @@ def test_law_entries_bill_numbers_and_alternatives_are_followed_by_identifier() 
     post = Record("rss", "mois", "p1", "개정안(의안번호 2200007) 설명회")
     assert matter_key(post, "rss", found) == "bill:PRC_9"
     assert matter_key(post, "rss", lookups()) == "item:mois:p1"
+    # a meeting names the bills on its agenda but is about none of them alone
+    meeting = Record("assembly_schedules", "schedules", "m1", "재정경제기획위원회 전체회의",
+                     summary="1. 협동조합 기본법 일부개정법률안(의안번호 2200007)",
+                     fields={"meeting_kind": "전체회의", "slot": "재경위|전체회의|1"})  # fmt: skip
+    assert matter_key(meeting, "assembly_schedules", found) == "item:schedules:m1"
+    assert infer_kind(meeting) == "assembly_schedules" and infer_kind(promulgated) == "assembly_bills"
+    assert infer_kind(ours) == "law_changes" and infer_kind(post) == "other"
     assert Law("협동조합 기본법", "협동조합기본법") == law_of(COOP)
 
 
