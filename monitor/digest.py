@@ -340,7 +340,7 @@ def matter_entry(news: MatterNews, ctx: Context, *, section: str = "new", pipeli
         badges.append(f"{moves[0]['detail'].get('from') or '?'} → {to}")
     elif stage and not pipeline:
         badges.append(str(stage))
-    if pipeline and view is not None:
+    if pipeline and view is not None and view.on_assembly_road:
         road = matters.pipeline(stage, view.government_notice)
         if road:
             badges.append(road)

@@ -344,6 +344,16 @@ class View:
         return stage_of(self.records, self.key)
 
     @property
+    def on_assembly_road(self) -> bool:
+        """False for a matter that never goes to the 국회: a 시행령·시행규칙 notice (or a post)."""
+        if any(r.is_bill or r.kind == "assembly_notices" for r in self.records):
+            return True
+        if not self.government_notice:
+            return False
+        law = law_of(self.lead.title)
+        return law is not None and law.parent is None
+
+    @property
     def government_notice(self) -> bool:
         """True when a 정부 입법예고 is part of the matter (its road began in the government)."""
         return any(r.kind == "lawmaking_notices" for r in self.records)

@@ -463,3 +463,15 @@ def test_matter_seeds_through_the_digest_keep_the_daily_digest_one_line_per_matt
     text = render_text(digest)
     assert text.count("같은 법 개정안 1건") == 2  # competing bills point at each other
     store.close()
+
+
+def test_a_decree_notice_has_no_assembly_road() -> None:
+    # a 시행령·시행규칙 goes from 입법예고 to 공포 without the 국회: no 접수 › 위원회 심사 … road
+    from monitor.matters import Record, View
+
+    decree = Record("lawmaking_notices", "gov", "90121", "「협동조합 기본법 시행령」 일부개정령안 입법예고",
+                    fields={"stage": "정부 입법예고"})  # fmt: skip
+    act = Record("lawmaking_notices", "gov", "90122", "협동조합 기본법 일부개정법률안 입법예고",
+                 fields={"stage": "정부 입법예고"})  # fmt: skip
+    assert not View(1, "notice:gov:90121", decree.title, None, [decree]).on_assembly_road
+    assert View(2, "notice:gov:90122", act.title, None, [act]).on_assembly_road
