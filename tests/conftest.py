@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 
 from monitor.cli import main
 from monitor.config import HttpConfig
+from tests.assembly_api import FakeAssembly
 from tests.slack_api import FakeSlack
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -70,6 +71,15 @@ def server(httpserver: HTTPServer) -> HTTPServer:
         "User-agent: *\nAllow: /\n", content_type="text/plain"
     )
     return httpserver
+
+
+@pytest.fixture
+def api(server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeAssembly:
+    """A loopback 열린국회정보 Open API (tests/assembly_api.py) with ASSEMBLY_API_KEY set."""
+    fake = FakeAssembly()
+    server.expect_request(re.compile(r"^/portal/openapi/\w+$")).respond_with_handler(fake.handler)
+    monkeypatch.setenv("ASSEMBLY_API_KEY", "sentinel-key-123")
+    return fake
 
 
 @pytest.fixture

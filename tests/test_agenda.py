@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
@@ -188,14 +187,6 @@ class World:
     welfare: dict[str, Any]
     sub: dict[str, Any]  # the 62-bill subcommittee row, with the co-op and the road bill on it
     meet: date
-
-
-@pytest.fixture
-def api(server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeAssembly:
-    fake = FakeAssembly()
-    server.expect_request(re.compile(r"^/portal/openapi/\w+$")).respond_with_handler(fake.handler)
-    monkeypatch.setenv("ASSEMBLY_API_KEY", "sentinel-key-123")
-    return fake
 
 
 def build_world(api: FakeAssembly, meet: date) -> World:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -111,14 +110,6 @@ def test_names_are_nfc_and_several_lead_proposers_are_kept() -> None:
 
 
 # --- polling a loopback API -------------------------------------------------------------------
-
-
-@pytest.fixture
-def api(server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeAssembly:
-    fake = FakeAssembly()
-    server.expect_request(re.compile(r"^/portal/openapi/\w+$")).respond_with_handler(fake.handler)
-    monkeypatch.setenv("ASSEMBLY_API_KEY", "sentinel-key-123")
-    return fake
 
 
 @pytest.fixture

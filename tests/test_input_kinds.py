@@ -604,11 +604,8 @@ def test_press_releases_titles_links_and_dates(
 
 
 @pytest.fixture
-def assembly(server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeAssembly:
-    fake = FakeAssembly()
-    server.expect_request(re.compile(r"^/portal/openapi/\w+$")).respond_with_handler(fake.handler)
-    monkeypatch.setenv("ASSEMBLY_API_KEY", "sentinel-key-123")
-    return fake
+def assembly(api: FakeAssembly) -> FakeAssembly:
+    return api  # the loopback Open API of tests/conftest.py
 
 
 def assembly_sources(server: HTTPServer, write_sources: Write, **bills: Any) -> None:

@@ -8,7 +8,6 @@ the 국민참여입법센터 list (fixtures/lawmaking/ogLmPp_coop_act.html) and 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -185,10 +184,9 @@ def test_law_entries_bill_numbers_and_alternatives_are_followed_by_identifier() 
 
 
 @pytest.fixture
-def api(server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeAssembly:
-    fake = FakeAssembly()
-    server.expect_request(re.compile(r"^/portal/openapi/\w+$")).respond_with_handler(fake.handler)
-    monkeypatch.setenv("ASSEMBLY_API_KEY", "sentinel-key-123")
+def api(api: FakeAssembly, monkeypatch: pytest.MonkeyPatch) -> FakeAssembly:
+    # the loopback Open API of tests/conftest.py, with the other sources' keys set for these tests
+    fake = api
     monkeypatch.delenv("LAWMAKING_OC", raising=False)
     monkeypatch.setenv("LAW_GO_KR_OC", "sentinel-law-oc")
     for var in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SMTP_HOST"):
