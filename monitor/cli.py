@@ -1166,56 +1166,25 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
     Example: monitor status --json
     """
-    from monitor.health import POLL_DEADLINE, assess, stuck_runs
-    from monitor.health import status as status_of
-    from monitor.store import Store, StoreError, write_problem
-    from monitor.text import now
+    from monitor.health import POLL_DEADLINE
+    from monitor.status_report import collect
 
     settings = _settings(ctx)
     sources, _ = _load(settings)
     assert sources is not None
-    notify = sources.notify
-    try:
-        store = Store(settings.db, mode="read")
-    except StoreError as e:
+    found = collect(settings.db, sources)
+    if found.status is None:
         if as_json:
-            _echo_json({"status": "failing", "db": str(settings.db.absolute()), "error": str(e),
-                        "sources": [], "digests": [], "unfinished_deliveries": 0})  # fmt: skip
+            _echo_json(found.to_json())
         else:
             click.echo("상태: 장애 (failing)")
-            click.echo(f"오류: {e}", err=True)
+            click.echo(f"오류: {found.error}", err=True)
         ctx.exit(2)
-    try:
-        states = {r["source"]: r for r in store.source_health_rows()}
-        digests = [d for d in store.deliveries(limit=200) if d["kind"] in ("daily", "weekly")][:5]
-        unfinished = store.unfinished_deliveries() + store.deliveries(status="unconfirmed")
-        open_runs, jobs = store.open_runs(), store.failing_jobs()
-    finally:
-        store.close()
-    problem = write_problem(settings.db)  # the service could not write: polls stop
-    problems = [problem] if problem else []
-    health = assess(sources.sources, states, now(), notify.stale_after_intervals)
-    stuck = stuck_runs(open_runs, now())
-    report = status_of(
-        health, unfinished, notify.alert_after_failures, stuck=stuck, jobs=jobs, problems=problems
-    )
+    assert found.status is not None
+    report, digests, unfinished = found.status, found.digests, found.unfinished
+    problems, health, stuck, jobs = report.problems, report.sources, report.stuck, report.jobs
     if as_json:
-        keys = ("id", "kind", "period", "destination", "status", "sent_at", "last_error")
-        _echo_json({
-            "status": report.word,
-            "db": str(settings.db.absolute()),
-            "problems": problems,
-            "sources": [
-                {"id": h.id, "name": h.name, "ok": h.ok, "state": h.state, "consecutive_failures": h.failures,
-                 "failing_days": h.failing_days, "stale": h.stale, "never_run": h.never_run,
-                 "last_success_at": h.last_success_at, "last_error": h.error}
-                for h in health
-            ],
-            "stuck_polls": [s.__dict__ for s in stuck],
-            "failing_jobs": [dict(j) for j in jobs],
-            "digests": [{k: d[k] for k in keys} for d in digests],
-            "unfinished_deliveries": len(unfinished),
-        })  # fmt: skip
+        _echo_json(found.to_json())
     else:
         label = {"healthy": "정상", "degraded": "일부 문제", "failing": "장애"}[report.word]
         click.echo(f"상태: {label} ({report.word})")

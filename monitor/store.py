@@ -155,6 +155,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite_utils.Database], None], ...] = (
     """,
     # 8: matters (monitor/matters.py): items about one bill, notice or law, derived from what is stored
     lambda db: _matters_migration(db),
+    # 9: full-text search over titles and summaries (제안이유) for the web view, kept in step by triggers
+    lambda db: _search_migration(db),
 )
 
 
@@ -215,6 +217,43 @@ def _matters_migration(db: sqlite_utils.Database) -> None:
         db.execute("UPDATE items SET kind = ? WHERE id = ?", [mat.infer_kind(record), record.id])
         ids.append(record.id)
     writer.assign(ids)
+
+
+# FTS5 with the trigram tokenizer (SQLite ≥ 3.34): any 3 characters match, which suits Korean,
+# where words carry particles (협동조합의, 협동조합을) a word tokenizer would not split off.
+# External content: the index holds no copy of the text; the triggers keep it in step with items.
+SEARCH_SCHEMA = (
+    "CREATE VIRTUAL TABLE items_fts USING fts5(title, summary, content='items', content_rowid='id', "
+    "tokenize='trigram')",
+    "CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN "
+    "INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END",
+    "CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN "
+    "INSERT INTO items_fts (items_fts, rowid, title, summary) "
+    "VALUES ('delete', old.id, old.title, old.summary); "
+    "END",
+    "CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary ON items BEGIN "
+    "INSERT INTO items_fts (items_fts, rowid, title, summary) "
+    "VALUES ('delete', old.id, old.title, old.summary); "
+    "INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END",
+    "INSERT INTO items_fts (items_fts) VALUES ('rebuild')",
+)
+SEARCH_MIN = 3  # shorter terms have no trigram: they are matched with LIKE
+
+
+def _search_migration(db: sqlite_utils.Database) -> None:
+    """Create the full-text index of items (title, summary) with its triggers and fill it.
+
+    Statements run one by one: a trigger body holds `;`, which the string migrations split on.
+    """
+    for statement in SEARCH_SCHEMA:
+        db.execute(statement)
+
+
+def _search_terms(query: str) -> list[str]:
+    """The query's words, NFC, at most 10 (an empty list for a blank query)."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", query).split()[:10]
 
 
 class _MatterWriter:
@@ -1559,6 +1598,78 @@ class Store:
             r["fields"] = json.loads(r["fields"] or "{}")
             r["vanished"] = bool(r["fields"].get("vanished_at"))
         return rows
+
+    # -- the web view (issue 16): search and matter facts ------------------------------------------
+
+    def search(self, query: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Items whose title or summary holds every word of `query`, newest first (at most `limit`).
+
+        Words of 3 characters or more go through the trigram index (items_fts); shorter ones
+        (`법`, `조합`) have no trigram and are matched with LIKE. Case-insensitive for Latin
+        letters. Rows: item id, source, key, title, summary, url, published_at, first_seen_at,
+        matter_id, matter_title.
+        """
+        terms = _search_terms(query)
+        if not terms:
+            return []
+        where, params = [], []
+        long = [t for t in terms if len(t) >= SEARCH_MIN]
+        if long:  # each word a quoted phrase: FTS5 syntax in a query (AND, *, ") stays literal
+            where.append("i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)")
+            params.append(" AND ".join('"' + t.replace('"', '""') + '"' for t in long))
+        for t in terms:
+            if len(t) < SEARCH_MIN:
+                like = "%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                where.append("(i.title LIKE ? ESCAPE '\\' OR i.summary LIKE ? ESCAPE '\\')")
+                params += [like, like]
+        return self.rows(
+            "SELECT i.id, i.source, i.key, i.title, i.summary, i.url, i.published_at, i.first_seen_at, "
+            "i.matter_id, m.title AS matter_title FROM items i LEFT JOIN matters m ON m.id = i.matter_id "
+            f"WHERE {' AND '.join(where)} ORDER BY COALESCE(i.published_at, i.first_seen_at) DESC, i.id DESC "
+            "LIMIT ?",
+            [*params, int(limit)],
+        )
+
+    def matter_topics(self, ids: Iterable[int]) -> dict[int, list[str]]:
+        """The topics rules matched on each matter's items, first match first (matters with none left out)."""
+        out: dict[int, list[str]] = {}
+        for chunk in _chunks(sorted({int(i) for i in ids}), 500):
+            marks = ",".join("?" * len(chunk))
+            for matter_id, topic in self.db.execute(
+                "SELECT i.matter_id, x.topic FROM matches x JOIN items i ON i.id = x.item_id "
+                f"WHERE i.matter_id IN ({marks}) GROUP BY i.matter_id, x.topic ORDER BY MIN(x.id)",
+                chunk,
+            ).fetchall():
+                out.setdefault(int(matter_id), []).append(str(topic))
+        return out
+
+    def matters_of_items(self, item_ids: Iterable[int]) -> dict[int, int]:
+        """Item id → the id of the matter it is in (items in none left out)."""
+        out: dict[int, int] = {}
+        for chunk in _chunks(sorted({int(i) for i in item_ids}), 500):
+            marks = ",".join("?" * len(chunk))
+            for item_id, matter_id in self.db.execute(
+                f"SELECT id, matter_id FROM items WHERE id IN ({marks}) AND matter_id IS NOT NULL", chunk
+            ).fetchall():
+                out[int(item_id)] = int(matter_id)
+        return out
+
+    def matter_matches(self, matter_id: int) -> list[dict[str, Any]]:
+        """Why a matter is followed: the latest match of each rule on each of its items, oldest first.
+
+        Rows: rule, topic, priority, field, terms (list), snippet, created_at, item_id, source, title.
+        """
+        rows = self.rows(
+            "SELECT x.rule, x.topic, x.priority, x.field, x.terms, x.snippet, x.created_at, x.item_id, "
+            "i.source, i.title FROM matches x JOIN items i ON i.id = x.item_id WHERE i.matter_id = ? "
+            "AND x.id = (SELECT MAX(y.id) FROM matches y WHERE y.item_id = x.item_id AND y.rule = x.rule) "
+            "ORDER BY x.id",
+            [matter_id],
+        )
+        for r in rows:
+            r["terms"] = json.loads(r["terms"] or "[]")
+        return rows
+
 
 def _decode_delivery(row: dict[str, Any]) -> dict[str, Any]:
     row["payload"] = json.loads(row["payload"] or "null")
