@@ -1127,8 +1127,14 @@ def calendar_cmd(ctx: click.Context, out_path: Path | None, days: int | None) ->
 @click.option("--grace", type=float, default=7.0, show_default=True,
               help="SIGTERM 뒤 진행 중인 수집이 끝나기를 기다릴 최대 초. 그 뒤 수집은 취소됩니다 "
                    "(docker stop 의 10초보다 짧게).")  # fmt: skip
+@click.option("--web", "web", is_flag=True,
+              help="읽기 전용 웹 보기도 함께 엽니다 (monitor web 과 같은 화면, 같은 DB).")  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="MONITOR_WEB_HOST",
+              help="--web 의 주소. 127.0.0.1 밖에 열기 전에 MONITOR_WEB_TOKEN 을 정하세요.")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              envvar="MONITOR_WEB_PORT", help="--web 의 포트.")  # fmt: skip
 @click.pass_context
-def run_cmd(ctx: click.Context, grace: float) -> None:
+def run_cmd(ctx: click.Context, grace: float, web: bool, host: str, port: int) -> None:
     """서비스를 실행합니다: 소스마다 정해진 간격으로 수집하고, 정해진 시각에 다이제스트를 보냅니다.
 
     Run the service: poll every source on its interval, send digests on their schedule.
@@ -1143,8 +1149,9 @@ def run_cmd(ctx: click.Context, grace: float) -> None:
 
     settings = _settings(ctx)
     _load(settings)  # refuse to start on a broken config, with the usual message
+    web_socket = _web_socket(host, port) if web else None
     try:
-        code = run(settings, sys.stdout, grace=grace)
+        code = run(settings, sys.stdout, grace=grace, web_socket=web_socket)
     except LockError as e:
         raise click.ClickException(str(e)) from None
     except StoreError as e:  # the DB or its lock cannot be used, or the DB vanished under us
@@ -1212,3 +1219,68 @@ def status(ctx: click.Context, as_json: bool) -> None:
         if unfinished:
             click.echo(f"  보내지 못한 전송 {len(unfinished)}건 (monitor deliveries 로 확인)")
     ctx.exit(report.code)
+
+
+# --- the web view -----------------------------------------------------------------------------
+
+
+def _web_socket(host: str, port: int) -> Any:
+    """Bind the web view's socket (a one-line error, exit 2, when the address cannot be had).
+
+    Warns on stderr when it listens beyond this machine without MONITOR_WEB_TOKEN.
+    """
+    from monitor.web.auth import TOKEN_ENV, token_from_env
+    from monitor.web.serve import LOOPBACK, BindError, bind
+
+    try:
+        sock = bind(host, port)
+    except BindError as e:
+        raise EnvironmentProblem(str(e)) from None
+    if host not in LOOPBACK and token_from_env(os.environ) is None:
+        click.echo(
+            f"경고: {host}:{port} 에 {TOKEN_ENV} 없이 열었습니다. 같은 망의 누구나 볼 수 있습니다: "
+            f"{TOKEN_ENV} 를 정하고 다시 시작하세요",
+            err=True,
+        )
+    return sock
+
+
+@main.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="MONITOR_WEB_HOST",
+              help="들을 주소. 127.0.0.1 밖에 열기 전에 MONITOR_WEB_TOKEN 을 정하세요.")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              envvar="MONITOR_WEB_PORT", help="들을 포트 (0: 빈 포트 아무것이나).")  # fmt: skip
+@click.pass_context
+def web_cmd(ctx: click.Context, host: str, port: int) -> None:
+    """읽기 전용 웹 보기를 엽니다: 이번 주 일정·의견 마감, 사안과 경과, 검색, 달력 구독, 상태.
+
+    Serve the read-only web view (/, /matters, /matters/ID, /search?q=, /calendar.ics, /health)
+    until SIGTERM or Ctrl-C. DB는 읽기 전용으로만 엽니다. MONITOR_WEB_TOKEN 을 정하면 모든 주소가
+    그 토큰을 요구합니다 (HTTP 기본 인증의 비밀번호, 또는 Authorization: Bearer).
+
+    Example: MONITOR_WEB_TOKEN=비밀값 monitor web --port 8080
+    """
+    import signal
+    import threading
+
+    from monitor.web.app import create_app
+    from monitor.web.auth import token_from_env
+    from monitor.web.serve import WebServer
+
+    settings = _settings(ctx)
+    sources, ruleset = _load(settings)
+    assert sources is not None
+    _open_store(settings, read=True).close()  # a read command: a missing DB is an error, never created
+    sock = _web_socket(host, port)
+    server = WebServer(create_app(settings, lambda: (sources, ruleset), token_from_env(os.environ)), sock)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server.start()
+    click.echo(f"웹 보기: {server.url} (멈추려면 Ctrl-C)")
+    sys.stdout.flush()
+    while not stop.wait(0.5):
+        if not server.thread.is_alive():
+            raise EnvironmentProblem("웹 서버가 멈췄습니다: 로그(-v)를 확인하고 다시 시작하세요")
+    server.stop(timeout=5)
+    click.echo("웹 보기 종료")

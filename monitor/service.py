@@ -499,8 +499,11 @@ def describe(scheduler: BaseScheduler) -> list[tuple[str, str, str]]:
     return rows
 
 
-def run(settings: Settings, out: TextIO, grace: float = STOP_GRACE) -> int:
+def run(settings: Settings, out: TextIO, grace: float = STOP_GRACE, web_socket: Any = None) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code.
+
+    `web_socket`: a bound socket (monitor.web.serve.bind) to serve the read-only web view on,
+    in a thread of this process, on the same DB (`monitor run --web`); it stops with the service.
 
     Raises StoreError (one line) when the DB or its lock cannot be used, or when the DB vanished
     or was replaced while the service ran.
@@ -518,12 +521,15 @@ def run(settings: Settings, out: TextIO, grace: float = STOP_GRACE) -> int:
             left = sorted({r["source"] for r in store.open_runs()})
             store.abort_runs(left, "the process stopped during this run (found when the service started)")
         scheduler = build_scheduler(runtime)
+        web = _web_server(runtime, web_socket) if web_socket is not None else None
 
         stopping = threading.Event()
 
         def stop(signum: int, frame: Any) -> None:
             log.warning("signal %s: stopping (a running poll finishes or is rolled back)", signum)
             stopping.set()  # a signal before the scheduler started: do not start it
+            if web is not None:  # open requests end alongside the running jobs, within the grace
+                web.server.should_exit = True
             with suppress(SchedulerNotRunningError):
                 scheduler.shutdown(wait=False)
 
@@ -545,10 +551,25 @@ def run(settings: Settings, out: TextIO, grace: float = STOP_GRACE) -> int:
         out.write("다이제스트 일정 (다음 3번, 한국 시간):\n")
         for line in digest_schedule_lines(runtime.config.notify, started) + late:
             out.write(f"  {line}\n")
+        if web is not None:
+            web.start()
+            out.write(f"웹 보기: {web.url}\n")
         out.flush()
         if not stopping.is_set():
             scheduler.start()  # blocks until a signal (or a vanished DB) shuts it down
+        if web is not None and not web.stop(timeout=min(grace, 3.0)):
+            log.warning("the web view did not stop within %.0f s; it ends with the process", min(grace, 3.0))
         return _finish(runtime, out, grace)
+
+
+def _web_server(runtime: Runtime, sock: Any) -> Any:
+    """The web view on the service's DB and its current (reloaded) config, not started yet."""
+    from monitor.web.app import create_app
+    from monitor.web.auth import token_from_env
+    from monitor.web.serve import WebServer
+
+    app = create_app(runtime.settings, lambda: (runtime.config, runtime.ruleset), token_from_env(os.environ))
+    return WebServer(app, sock)
 
 
 def _finish(runtime: Runtime, out: TextIO, grace: float) -> int:
