@@ -42,5 +42,8 @@ HEALTHCHECK --interval=5m --timeout=60s --start-period=5m \
 # at most 7 s (--grace) and then leaves it rolled back, so it exits 0 inside that timeout. A longer
 # --grace needs a longer stop timeout (`docker run --stop-timeout`, compose `stop_grace_period`).
 STOPSIGNAL SIGTERM
+# the read-only web view of `monitor run --web --host 0.0.0.0` (set MONITOR_WEB_TOKEN first; README
+# "웹 보기"); publish it with `-p 127.0.0.1:8080:8080` behind an HTTPS proxy
+EXPOSE 8080
 # exec form: SIGTERM reaches Python, which stops the scheduler cleanly
 CMD ["monitor", "run"]

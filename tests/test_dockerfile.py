@@ -140,3 +140,11 @@ def test_a_docker_stop_ends_the_service_inside_its_timeout() -> None:
     grace = next(p for p in run_cmd.params if p.name == "grace").default
     assert grace + 1 < 10  # docker stop's default timeout; `monitor run` exits 0 well before
     assert "7 s (--grace)" in DOCKERFILE
+
+
+def test_the_web_port_is_exposed_for_run_web() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "EXPOSE 8080" in dockerfile.splitlines()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "-p 127.0.0.1:8080:8080 -e MONITOR_WEB_TOKEN" in readme
+    assert "monitor run --web --host 0.0.0.0" in readme

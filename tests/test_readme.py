@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 from click.testing import CliRunner
 
@@ -280,6 +281,29 @@ def run_service(command: str, cwd: Path) -> tuple[int, str]:
     return proc.returncode, "".join(lines) + out + err
 
 
+def run_web(command: str, cwd: Path) -> tuple[int, str]:
+    """`monitor web` or `monitor run --web` as a real process on a free port: open `/`, then SIGTERM.
+
+    Returns the exit code and the output, with `/` answered (`GET / 200`) or not.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONITOR_", "SLACK_", "SMTP_"))}
+    args = [*shlex.split(command)[1:], "--port", "0"]  # the README's 8080 may be taken here
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", *args], cwd=cwd, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline()]
+    while lines[-1] and not lines[-1].startswith("웹 보기: "):
+        lines.append(proc.stdout.readline())
+    if lines[-1]:
+        answer = requests.get(lines[-1].split()[2], timeout=30)
+        lines.append(f"GET / {answer.status_code}\n")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, "".join(lines) + out + err
+
+
 def _runs(folder: Path) -> int:
     """Rows in the runs table of the folder's monitor.db (0 before it exists)."""
     try:
@@ -327,6 +351,12 @@ def test_every_readme_command_runs_and_prints_what_the_readme_shows(
         monkeypatch.chdir(folder)
         for command in run.commands:
             where = f"README line {run.line}: {command}"
+            tokens = shlex.split(command)
+            if "web" in tokens[1:2] or "--web" in tokens:
+                code, output = run_web(command, folder)
+                assert code == 0 and "GET / 200" in output, f"{where}\n{output}"
+                ran.append(command)
+                continue
             if shlex.split(command)[-1] == "run":
                 if command in services:
                     continue
@@ -347,7 +377,8 @@ def test_every_readme_command_runs_and_prints_what_the_readme_shows(
     assert (shared / "preview.html").read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
     # the ones that matter for a first hour really ran
     for must in ("monitor demo", "monitor rules check", "monitor poll", "monitor status", "monitor run",
-                 "monitor init staff", "monitor --db demo.db sources"):  # fmt: skip
+                 "monitor init staff", "monitor --db demo.db sources", "monitor web",
+                 "monitor run --web"):  # fmt: skip
         assert must in ran, must
 
 
@@ -360,9 +391,17 @@ def test_the_readme_begins_with_install_and_demo_then_install_and_test() -> None
 
 
 def test_the_second_command_is_what_ci_runs() -> None:
+    """.ci/run installs the browser test's system packages when missing, then runs exactly that command."""
     _, tests = next(b for b in blocks()).text.strip().splitlines()
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert tests in ci.splitlines()
+    steps = [line.strip() for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert steps[-1] == tests
+    install = [s for s in steps if "apt-get" in s]
+    assert install == ["apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk"]
+    assert any(s.startswith("if ! command -v chromium") for s in steps)
+    allowed = {"#!/usr/bin/env bash", "set -euo pipefail", 'cd "$(dirname "$0")/.."', "fi", *install}
+    assert all(s in allowed or s.startswith("if ! command -v chromium") for s in steps[:-1]), steps
+    assert "apt-get install chromium fonts-noto-cjk" in README  # the README names the step
 
 
 def test_every_yaml_block_loads_through_the_real_loader(tmp_path: Path) -> None:
