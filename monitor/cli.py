@@ -1258,7 +1258,7 @@ def web_cmd(ctx: click.Context, host: str, port: int) -> None:
     until SIGTERM or Ctrl-C. DB는 읽기 전용으로만 엽니다. MONITOR_WEB_TOKEN 을 정하면 모든 주소가
     그 토큰을 요구합니다 (HTTP 기본 인증의 비밀번호, 또는 Authorization: Bearer).
 
-    Example: MONITOR_WEB_TOKEN=비밀값 monitor web --port 8080
+    Example: monitor web --port 8080
     """
     import signal
     import threading
