@@ -1238,7 +1238,8 @@ def _web_socket(host: str, port: int) -> Any:
         raise EnvironmentProblem(str(e)) from None
     if host not in LOOPBACK and token_from_env(os.environ) is None:
         click.echo(
-            f"경고: {host}:{port} 에 {TOKEN_ENV} 없이 열었습니다. 같은 망의 누구나 볼 수 있습니다: "
+            f"경고: {host}:{sock.getsockname()[1]} 에 {TOKEN_ENV} 없이 열었습니다. "
+            "같은 망의 누구나 볼 수 있습니다: "
             f"{TOKEN_ENV} 를 정하고 다시 시작하세요",
             err=True,
         )

@@ -250,6 +250,20 @@ def test_no_page_writes_and_a_read_only_db_serves(web: Web) -> None:
         db.chmod(0o644)
 
 
+def test_a_missing_db_is_a_failing_health_and_a_one_line_page(web: Web, cli: Cli) -> None:
+    moved = web.workdir / "elsewhere.db"
+    web.settings.db.rename(moved)
+    health = web.get("/health")
+    assert health.status_code == 503
+    body = health.json()
+    assert body["status"] == "failing" and body["exit_code"] == 2 and "monitor.db" in body["error"]
+    status = cli("status", "--json")
+    assert status.exit_code == 2 and json.loads(status.stdout)["status"] == "failing"
+    page = web.get("/")
+    assert page.status_code == 503 and "DB를 열 수 없습니다" in page.text and "monitor.db" in page.text
+    assert not web.settings.db.exists()  # read-only: never created
+
+
 def test_with_a_token_every_path_needs_it(
     api: FakeAssembly, server: HTTPServer, write_sources: Callable[..., Path], cli: Cli, workdir: Path
 ) -> None:
@@ -371,6 +385,13 @@ def test_monitor_web_serves_until_sigterm_and_refuses_a_taken_port(
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "웹 보기 종료" in out and "Traceback" not in err
+    # beyond this machine without a token: it serves, and says so on stderr
+    wide, url = start(["web", "--host", "0.0.0.0", "--port", "0"], workdir, env)
+    wide.send_signal(signal.SIGTERM)
+    _, wide_err = wide.communicate(timeout=30)
+    assert wide.returncode == 0 and url.startswith("http://0.0.0.0:")
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    assert f"경고: 0.0.0.0:{port} 에 MONITOR_WEB_TOKEN 없이 열었습니다" in wide_err
     missing = subprocess.run([sys.executable, "-m", "monitor", "--db", str(workdir / "none.db"), "web"],
                              cwd=workdir, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert missing.returncode == 2 and "none.db" in missing.stderr and not (workdir / "none.db").exists()
