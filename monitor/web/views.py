@@ -7,6 +7,7 @@ Links from sources pass `safe_url` (http and https only), so a `javascript:` lin
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -233,7 +234,7 @@ def _highlight(text: str, terms: Sequence[str]) -> list[tuple[str, bool]]:
 
 def search(store: Store, ctx: Context, query: str) -> dict[str, Any]:
     """/search: items whose title or summary hold every word of the query, grouped by matter."""
-    terms = query.split()
+    terms = unicodedata.normalize("NFC", query).split()  # as the store reads the query
     rows = store.search(query, limit=SEARCH_LIMIT) if terms else []
     groups: dict[Any, dict[str, Any]] = {}
     for row in rows:
