@@ -6,7 +6,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -407,15 +407,24 @@ def rules_test(ctx: click.Context, input_path: Path | None, as_json: bool) -> No
             )
         store = _open_store(settings, read=True)
         try:
-            entries = [
+            # a generator over pages of stored items: memory stays flat whatever the history
+            entries = (
                 {"id": f"{it['source']}:{it['key']}", "source": it["source"], **it["fields"],
                  "title": it["title"], "summary": it["summary"], "body": it["body"]}
-                for it in store.items()
-            ]  # fmt: skip
+                for it in store.iter_items(matches=False)
+            )  # fmt: skip
+            _rules_test_output(matcher, entries, as_json)
         finally:
             store.close()
-    matched_count = 0
+        return
+    _rules_test_output(matcher, entries, as_json)
+
+
+def _rules_test_output(matcher: Matcher, entries: Iterable[dict[str, Any]], as_json: bool) -> None:
+    """Match each entry and print it as `rules test` does, one at a time (entries may stream)."""
+    matched_count = total = 0
     for entry in entries:
+        total += 1
         source = str(entry.get("source") or "") or None
         matches = matcher.match(_item_fields(entry), source, source)
         matched_count += bool(matches)
@@ -433,7 +442,7 @@ def rules_test(ctx: click.Context, input_path: Path | None, as_json: bool) -> No
         for m in matches:
             click.echo(f"    └ {m.explain()}")
     if not as_json:
-        click.echo(f"걸린 항목 {matched_count}/{len(entries)} ({matched_count}/{len(entries)} matched)")
+        click.echo(f"걸린 항목 {matched_count}/{total} ({matched_count}/{total} matched)")
 
 
 @rules.command("eval")
@@ -524,11 +533,21 @@ def items(ctx: click.Context, topic: str | None, since: str | None, flagged: boo
     names = {} if as_json else _source_names(_settings(ctx))
     store = _open_store(_settings(ctx), read=True)
     try:
-        rows = store.items(topic=topic, since=_duration(since), flagged=flagged, source=source,
-                           limit=limit)  # fmt: skip
+        # pages of rows (without the full text), printed as they come: memory stays flat
+        rows = store.iter_items(topic=topic, since=_duration(since), flagged=flagged, source=source,
+                                limit=limit, body=False)  # fmt: skip
+        count = _echo_items(rows, names, as_json)
     finally:
         store.close()
+    if not as_json:
+        click.echo(f"항목 {count}건 ({count} items)")
+
+
+def _echo_items(rows: Iterable[dict[str, Any]], names: dict[str, str], as_json: bool) -> int:
+    """Print items as `monitor items` does, one at a time; returns how many."""
+    count = 0
     for it in rows:
+        count += 1
         topics = list(dict.fromkeys(m["topic"] for m in it["matches"]))
         if as_json:
             _echo_json({
@@ -549,8 +568,7 @@ def items(ctx: click.Context, topic: str | None, since: str | None, flagged: boo
         for m in it["matches"]:
             terms = ", ".join(m["terms"])
             click.echo(f"    └ {m['topic']} · {m['rule']} · {m['field']}: {terms} · “{m['snippet']}”")
-    if not as_json:
-        click.echo(f"항목 {len(rows)}건 ({len(rows)} items)")
+    return count
 
 
 @main.command()
@@ -571,9 +589,13 @@ def events(ctx: click.Context, since: str | None, type_: str | None, source: str
     """
     store = _open_store(_settings(ctx), read=True)
     try:
-        rows = store.events(since=_duration(since), type_=type_, source=source)
+        _echo_events(store.iter_events(since=_duration(since), type_=type_, source=source), as_json)
     finally:
         store.close()
+
+
+def _echo_events(rows: Iterable[dict[str, Any]], as_json: bool) -> None:
+    """Print events as `monitor events` does, one at a time (rows may stream from the DB)."""
     for ev in rows:
         if as_json:
             _echo_json({"id": ev["id"], "type": ev["type"], "source": ev["source"],
@@ -845,7 +867,7 @@ def demo(ctx: click.Context, demo_db: Path | None) -> None:
                 )
                 click.echo("")
             _report(send_all(job, digests))
-            stored, flagged = store.counts()["items"], len(store.items(flagged=True))
+            stored, flagged = store.counts()["items"], store.flagged_count()
         finally:
             store.close()
     for line in summary_lines(outcomes, digests, stored, flagged):
@@ -1285,3 +1307,40 @@ def web_cmd(ctx: click.Context, host: str, port: int) -> None:
             raise EnvironmentProblem("웹 서버가 멈췄습니다: 로그(-v)를 확인하고 다시 시작하세요")
     server.stop(timeout=5)
     click.echo("웹 보기 종료")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="지울 것을 세기만 합니다. 아무것도 지우지 않습니다.")
+@click.option(
+    "--vacuum", is_flag=True,
+    help="VACUUM 으로 파일 전체를 다시 씁니다 (이전 버전이 만든 DB 를 처음 줄일 때 한 번).",
+)
+@click.pass_context
+def prune(ctx: click.Context, dry_run: bool, vacuum: bool) -> None:
+    """보존 기간(sources.yaml 의 retention:)이 지난 것을 지우고 DB 파일을 줄입니다.
+
+    Drop what the retention settings no longer keep, in small transactions, and shrink the file.
+
+    지우는 것: 규칙에 걸리지 않은 항목의 본문(전문, 기본 90일), 이벤트가 없는 수집·작업 기록
+    (180일), 보낸 전송의 내용(30일). 걸린 항목, 사안, 이벤트, 전송 기록의 키는 지우지 않습니다.
+    `monitor run` 은 하루에 한 번 스스로 합니다.
+
+    Example: monitor prune --dry-run
+    """
+    from monitor.retention import prune as run_prune
+    from monitor.retention import report_lines
+    from monitor.store import Store, StoreError
+
+    settings = _settings(ctx)
+    sources, _ = _load(settings)
+    assert sources is not None
+    try:
+        store = Store(settings.db, mode="read" if dry_run else "existing")
+    except StoreError as e:
+        raise EnvironmentProblem(str(e)) from None
+    try:
+        report = run_prune(store, sources.retention, dry_run=dry_run, vacuum=vacuum and not dry_run)
+    finally:
+        store.close()
+    for line in report_lines(report):
+        click.echo(line)

@@ -257,12 +257,26 @@ class CalendarConfig(Strict):
         return v
 
 
+class RetentionConfig(Strict):
+    """What the daily prune (`monitor prune`, `monitor run`) drops, after how many days (`retention:`).
+
+    Flagged items, matters, events and the delivery ledger's keys are kept forever: the
+    send-once guarantee and every followed matter rest on them.
+    """
+
+    item_text_days: int = Field(90, ge=1)  # full text (body) of items no rule flagged, not followed
+    runs_days: int = Field(180, ge=7)  # poll and job records no event points to
+    payload_days: int = Field(30, ge=1)  # rendered content of deliveries confirmed sent
+    enabled: bool = True  # false: `monitor run` never prunes (`monitor prune` still can)
+
+
 class SourcesFile(Strict):
     """The whole sources.yaml."""
 
     http: HttpConfig = Field(default_factory=HttpConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     calendar: CalendarConfig | None = None
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     sources: list[SourceConfig]
 
 

@@ -38,7 +38,7 @@ from monitor.digest_agenda import (
 from monitor.errors import DeliveryError
 from monitor.health import SourceHealth, assess
 from monitor.notify import ConsoleTransport, DeliveryOutcome, Transport, deliver, send, transport_for
-from monitor.store import Store
+from monitor.store import DAILY_REACH, Store
 from monitor.text import iso, now, start_of_day
 
 log = logging.getLogger(__name__)
@@ -130,9 +130,14 @@ def daily_digests(job: Job) -> list[Digest]:
     first, last = deadline_window(job.today, 7)
     deadlines = job.store.flagged_with_deadline(first, last)
     agenda = AgendaState.read(job.store, job.today)
+    # the window a recorded daily reads, and a console one too (it records nothing): from what
+    # the last daily carried, never further back than DAILY_REACH before the backfill cutoff
+    cutoff = start_of_day(job.today) - timedelta(days=job.config.notify.backfill_days)
+    reach = iso(cutoff - DAILY_REACH) or ""
     out = []
     for destination in job.destinations(job.config.notify.daily.to):
-        events = job.store.digest_events(undelivered_to=destination)
+        floor = job.store.daily_floor(destination)
+        events = job.store.digest_events(undelivered_to=destination, since=reach, floor=floor)
         lead = [agenda_section(events, agenda.rows, agenda.meetings, agenda.followed, destination, ctx)]
         views = job.store.matter_views(r.get("matter_id") for r in [*events, *deadlines])
         digest = build_daily(events, deadlines, health, destination, ctx, lead=lead, views=views)
@@ -278,6 +283,11 @@ def resend(job: Job, delivery_id: int, force: bool = False) -> DeliveryOutcome:
     if isinstance(transport, ConsoleTransport):
         raise DeliveryError(
             f"보낼 곳 '{row['destination']}' 의 Slack·e-mail 설정이 없습니다 (SLACK_BOT_TOKEN, SMTP_HOST 등)"
+        )
+    if row["payload"] is None:  # retention dropped what a sent row carried (`retention.payload_days`)
+        raise DeliveryError(
+            f"전송 기록 #{delivery_id} 의 내용은 보존 기간(retention.payload_days)이 지나 지웠습니다: "
+            "다시 보낼 수 없습니다 (기록과 키는 남아 있어 중복 전송은 막힙니다)"
         )
     restart = row["status"] in ("unconfirmed", "sent")
     return send(job.store, row, transport, force=force, now_ok=True, restart=restart)

@@ -66,6 +66,7 @@ JOB_DEFAULTS = {
 POLL_GRACE = 900  # a poll up to 15 minutes late still runs
 DIGEST_GRACE = 4 * 3600  # a digest up to 4 hours late still goes out
 CHECK_EVERY = 60  # seconds between config mtime checks
+PRUNE_CRON = "40 3 * * *"  # retention, daily at a quiet hour (Asia/Seoul)
 DELIVERY_EVERY = 600  # seconds between retries of pending deliveries
 CATCH_UP_DELAY = 10  # seconds after start before a missed digest runs
 GUARD_EVERY = 5  # seconds between checks that the DB file is still the one the service opened
@@ -348,6 +349,17 @@ def deliveries_job(runtime: Runtime) -> None:
         run_alerts(job)
 
 
+@_db_guarded
+def prune_job(runtime: Runtime) -> None:
+    """Apply `retention:` once a day (small transactions; freed pages go back to the file)."""
+    from monitor.retention import prune
+
+    if not runtime.config.retention.enabled:
+        return
+    with runtime.job("prune") as store:
+        prune(store, runtime.config.retention)
+
+
 def schedule(scheduler: BaseScheduler, runtime: Runtime) -> None:
     """(Re)build every job from the current config: memory job store, nothing pickled."""
     for job in scheduler.get_jobs():
@@ -381,6 +393,9 @@ def schedule(scheduler: BaseScheduler, runtime: Runtime) -> None:
     scheduler.add_job(
         deliveries_job, IntervalTrigger(seconds=DELIVERY_EVERY, timezone=SEOUL), args=[runtime],
         id="deliveries", name="전송 재시도·알림",
+    )  # fmt: skip
+    scheduler.add_job(
+        prune_job, trigger(PRUNE_CRON, SEOUL), args=[runtime], id="prune", name="보존 기간 정리",
     )  # fmt: skip
 
 

@@ -157,7 +157,31 @@ MIGRATIONS: tuple[str | Callable[[sqlite_utils.Database], None], ...] = (
     lambda db: _matters_migration(db),
     # 9: full-text search over titles and summaries (제안이유) for the web view, kept in step by triggers
     lambda db: _search_migration(db),
+    # 10: indexes for every query a poll, an alert check and a digest run (issue 18.1), so their
+    # cost follows what they read, not everything ever stored
+    """
+    CREATE INDEX events_created ON events (created_at);
+    CREATE INDEX events_type ON events (type, id);
+    CREATE INDEX events_run ON events (run_id);
+    CREATE INDEX items_first_seen ON items (first_seen_at);
+    CREATE INDEX items_newest ON items (COALESCE(published_at, first_seen_at), id);
+    CREATE INDEX items_deadline ON items (json_extract(fields, '$.deadline'));
+    CREATE INDEX items_meeting_date ON items (json_extract(fields, '$.date'))
+        WHERE json_extract(fields, '$.meeting_kind') IS NOT NULL;
+    CREATE INDEX items_watch ON items (json_extract(fields, '$.watch'))
+        WHERE json_extract(fields, '$.watch') IS NOT NULL;
+    CREATE INDEX matches_topic ON matches (topic, item_id);
+    CREATE INDEX runs_status ON runs (status) WHERE status = 'running';
+    CREATE INDEX runs_source_status ON runs (source, status, id);
+    CREATE INDEX deliveries_destination ON deliveries (destination, kind, id);
+    CREATE INDEX deliveries_sent ON deliveries (status, sent_at)
+    """,
 )
+
+# How far back a daily digest reads before its backfill cutoff: events older than the cutoff are
+# counted in its "생략" note (and carried as skipped), those older still are not read at all, so
+# a console-only digest (which records nothing) never reloads the whole history.
+DAILY_REACH = timedelta(days=30)
 
 
 def _canonical_keys(db: sqlite_utils.Database) -> None:
@@ -455,6 +479,11 @@ class _MatterWriter:
 
 ITEM_COLUMNS = (
     "title, url, summary, body, published_at, published_raw, content_hash, fields, thread, record_hash"
+)
+# every items column but the full text, for listings
+ITEM_LIST_COLUMNS = (
+    "i.id, i.source, i.key, i.title, i.url, i.summary, i.published_at, i.published_raw, i.first_seen_at, "
+    "i.last_seen_at, i.content_hash, i.fields, i.thread, i.record_hash, i.matter_id, i.kind"
 )
 STORED_COLUMNS = (
     "i.source, i.key, i.title, i.summary, i.fields, i.record_hash, "
@@ -776,6 +805,12 @@ class Store:
             raise _open_error(self.path, mode, e) from None
         try:
             conn = self.db.conn
+            if mode == "create" and not memory and not conn.execute(
+                "SELECT 1 FROM sqlite_master LIMIT 1"
+            ).fetchone():
+                # a new file gives back the pages retention frees (`monitor prune`, issue 18.3);
+                # it can only be chosen before the first table exists
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             if mode != "read":
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -933,7 +968,7 @@ class Store:
         return self.rows(
             "SELECT r.source AS job, COUNT(*) AS failures, MIN(r.started_at) AS since, "
             "(SELECT l.error FROM runs l WHERE l.source = r.source ORDER BY l.id DESC LIMIT 1) AS error "
-            "FROM runs r WHERE r.source LIKE 'job:%' AND r.status IN ('failed', 'missed') "
+            "FROM runs r WHERE r.source >= 'job:' AND r.source < 'job;' AND r.status IN ('failed', 'missed') "
             "AND r.id > COALESCE((SELECT MAX(o.id) FROM runs o WHERE o.source = r.source "
             "AND o.status = 'ok'), 0) GROUP BY r.source ORDER BY r.source"
         )
@@ -1109,7 +1144,19 @@ class Store:
         self, *, topic: str | None = None, since: timedelta | None = None, flagged: bool = False,
         source: str | None = None, limit: int | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
-        """Stored items, newest first, each with its matches (the latest per rule)."""
+        """Stored items, newest first, each with its matches (the latest per rule), as a list."""
+        return list(self.iter_items(topic=topic, since=since, flagged=flagged, source=source, limit=limit))
+
+    def iter_items(
+        self, *, topic: str | None = None, since: timedelta | None = None, flagged: bool = False,
+        source: str | None = None, limit: int | None = None, body: bool = True, matches: bool = True,
+        page: int = 500,
+    ) -> Iterator[dict[str, Any]]:  # fmt: skip
+        """Stored items, newest first, read `page` rows at a time (memory stays flat).
+
+        Each row has its matches (the latest per rule; one query per page, never an unbounded
+        `IN` list) unless `matches` is false; `body` false leaves the full text out.
+        """
         where, params = ["1 = 1"], []
         if since is not None:
             where.append("i.first_seen_at >= ?")
@@ -1122,34 +1169,52 @@ class Store:
                          + (" AND m.topic = ?" if topic else "") + ")")  # fmt: skip
             if topic:
                 params.append(topic)
+        column = "i.*" if body else ITEM_LIST_COLUMNS
         sql = (
-            f"SELECT i.* FROM items i WHERE {' AND '.join(where)} "
-            "ORDER BY COALESCE(i.published_at, i.first_seen_at) DESC, i.id DESC"
-        )
+            f"SELECT {column} FROM items i WHERE {' AND '.join(where)} "
+            # the newest-first index serves a listing of everything; a bounded one (--since) is
+            # read through first_seen_at and sorted, not by walking every item in that order
+            + ("ORDER BY COALESCE(i.published_at, i.first_seen_at) || '' DESC, i.id DESC" if since is not None
+               else "ORDER BY COALESCE(i.published_at, i.first_seen_at) DESC, i.id DESC")
+        )  # fmt: skip
         if limit:
             sql += f" LIMIT {int(limit)}"
-        items = self.rows(sql, params)
-        by_id = {it["id"]: it for it in items}
-        for it in items:
-            it["fields"] = json.loads(it["fields"] or "{}")
-            it["matches"] = []
-        if by_id:
-            marks = ",".join("?" * len(by_id))
-            for m in self.rows(
-                f"SELECT * FROM matches WHERE item_id IN ({marks}) ORDER BY id DESC", list(by_id)
-            ):
-                target = by_id[m["item_id"]]
-                if any(x["rule"] == m["rule"] for x in target["matches"]):
-                    continue
-                m["terms"] = json.loads(m["terms"])
-                target["matches"].append(m)
-        return items
+        cur = self.db.conn.execute(sql, params)
+        cols = [c[0] for c in cur.description]
+        while rows := cur.fetchmany(page):
+            items = [dict(zip(cols, r, strict=True)) for r in rows]
+            for it in items:
+                it["fields"] = json.loads(it["fields"] or "{}")
+                it["matches"] = []
+            if matches:
+                by_id = {it["id"]: it for it in items}
+                marks = ",".join("?" * len(by_id))
+                for m in self.rows(
+                    f"SELECT * FROM matches WHERE item_id IN ({marks}) ORDER BY id DESC", list(by_id)
+                ):
+                    target = by_id[m["item_id"]]
+                    if any(x["rule"] == m["rule"] for x in target["matches"]):
+                        continue
+                    m["terms"] = json.loads(m["terms"])
+                    target["matches"].append(m)
+            yield from items
+
+    def flagged_count(self) -> int:
+        """How many items some rule flagged."""
+        return int(self.db.execute("SELECT COUNT(DISTINCT item_id) FROM matches").fetchone()[0])
 
     def events(
         self, *, since: timedelta | None = None, type_: str | None = None,
         source: str | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
-        """Recorded events with their item's source, key and title, oldest first."""
+        """Recorded events with their item's source, key and title, oldest first, as a list."""
+        return list(self.iter_events(since=since, type_=type_, source=source))
+
+    def iter_events(
+        self, *, since: timedelta | None = None, type_: str | None = None,
+        source: str | None = None, page: int = 500,
+    ) -> Iterator[dict[str, Any]]:  # fmt: skip
+        """Recorded events with their item's source, key and title, oldest first, `page` at a time."""
         where, params = ["1 = 1"], []
         if since is not None:
             where.append("e.created_at >= ?")
@@ -1160,16 +1225,19 @@ class Store:
         if source:
             where.append("i.source = ?")
             params.append(source)
-        rows = self.rows(
+        cur = self.db.conn.execute(
             "SELECT e.id, e.type, e.detail, e.announce, e.created_at, e.run_id, i.source, "
             "i.key, i.title, i.url FROM events e JOIN items i ON i.id = e.item_id "
             f"WHERE {' AND '.join(where)} ORDER BY e.id",
             params,
         )
-        for r in rows:
-            r["detail"] = json.loads(r["detail"])
-            r["announce"] = bool(r["announce"])
-        return rows
+        cols = [c[0] for c in cur.description]
+        while rows := cur.fetchmany(page):
+            for row in rows:
+                r = dict(zip(cols, row, strict=True))
+                r["detail"] = json.loads(r["detail"])
+                r["announce"] = bool(r["announce"])
+                yield r
 
     def last_runs(self) -> dict[str, dict[str, Any]]:
         """The latest run of every source."""
@@ -1195,13 +1263,15 @@ class Store:
         since: str | None = None,
         until: str | None = None,
         alerts: bool = False,
+        floor: int | None = None,
     ) -> list[dict[str, Any]]:
         """Announced events some rule matched, with their item and matches, oldest first.
 
         `undelivered_to` leaves out events a daily digest or an alert already carried (or
         holds, pending) for that destination: the digest window is our own event ids. An
         alert's skipped events (more than one poll may post) still go to the daily digest;
-        with `alerts` they count as carried.
+        with `alerts` they count as carried. `floor`: the lowest event id to read (a daily
+        digest's window, `daily_floor`).
         """
         where, params = ["e.announce = 1", "EXISTS (SELECT 1 FROM matches m WHERE m.event_id = e.id)"], []
         if undelivered_to is not None:
@@ -1211,25 +1281,60 @@ class Store:
                 f"WHERE de.event_id = e.id AND d.destination = ? AND (d.kind = 'daily' OR {urgent}))"
             )
             params.append(undelivered_to)
-        if since is not None:
-            where.append("s.seen_at >= ?")
-            params.append(since)
-        if until is not None:
-            where.append("s.seen_at < ?")
-            params.append(until)
         # seen_at: the latest created_at up to this event in id order. Ids only grow, so an
         # event recorded while the clock was set back is not older than the one before it
         # (a digest would otherwise drop it as old); the wall clock alone never decides.
+        # `seen_at >= T` holds exactly from the first event created at T or later on, so the
+        # window is an id range found through events_created, never a pass over every event.
+        first = self._first_event_at(since) if since is not None else 1
+        last = self._first_event_at(until) if until is not None else 2**62
+        if floor is not None:
+            first = max(first, floor)
+        where.append("e.id >= ? AND e.id < ?")
+        window = [first, last]
         rows = self.rows(
             "WITH seen AS (SELECT id, MAX(created_at) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) "
-            "AS seen_at FROM events) "
+            "AS seen_at FROM events WHERE id >= ? AND id < ?) "
             "SELECT e.id, e.type, e.detail, e.created_at, s.seen_at, i.id AS item_id, i.source, i.key, "
             "i.title, i.url, i.summary, i.published_at, i.first_seen_at, i.fields, i.thread, i.matter_id "
             "FROM events e JOIN seen s ON s.id = e.id JOIN items i ON i.id = e.item_id "
             f"WHERE {' AND '.join(where)} ORDER BY e.id",
-            params,
+            [*window, *params, *window],
         )
+        low = self._first_event_at(since) if since is not None else 1
+        if rows and low < first:
+            # the latest created_at between `since` and a floor above it counts too (a clock set
+            # back); events before `since`'s first one were all created before it, so they cannot
+            before = self.db.execute(
+                "SELECT MAX(created_at) FROM events WHERE id >= ? AND id < ?", [low, first]
+            ).fetchone()
+            if before is not None and before[0] is not None:
+                for r in rows:
+                    r["seen_at"] = max(r["seen_at"], before[0])
         return self._with_matches(rows, "event_id", "id")
+
+    def _first_event_at(self, stamp: str) -> int:
+        """The id of the first event whose seen_at is `stamp` or later (past the last id if none)."""
+        row = self.db.execute(
+            "SELECT MIN(id) FROM events INDEXED BY events_created WHERE created_at >= ?", [stamp]
+        ).fetchone()
+        if row and row[0] is not None:
+            return int(row[0])
+        top = self.db.execute("SELECT MAX(id) FROM events").fetchone()
+        return int(top[0] or 0) + 1
+
+    def daily_floor(self, destination: str) -> int:
+        """The lowest event id a daily digest for `destination` needs to read (1: all).
+
+        Every event up to the highest one the latest daily to this destination carried was
+        read by that digest (shown, carried as skipped, or not routed there).
+        """
+        row = self.db.execute(
+            "SELECT MAX(event_id) FROM delivery_events WHERE delivery_id = (SELECT MAX(id) FROM deliveries "
+            "WHERE destination = ? AND kind = 'daily')",
+            [destination],
+        ).fetchone()
+        return int(row[0]) + 1 if row and row[0] is not None else 1
 
     def flagged_with_deadline(self, first: str, last: str) -> list[dict[str, Any]]:
         """Flagged items whose `fields.deadline` falls in [first, last] (ISO dates)."""
@@ -1368,7 +1473,10 @@ class Store:
         """Every source's state, with when its current run of failures began."""
         return self.rows(
             "SELECT s.*, (SELECT MIN(r.started_at) FROM runs r WHERE r.source = s.source "
-            "AND r.status IN ('failed', 'blocked') AND r.started_at > COALESCE(s.last_success_at, '')) "
+            "AND r.status IN ('failed', 'blocked') AND r.started_at > COALESCE(s.last_success_at, '') "
+            # only the runs since the source's last success: a bounded window, not its history
+            "AND r.id > COALESCE((SELECT MAX(o.id) FROM runs o WHERE o.source = s.source "
+            "AND o.status IN ('ok', 'not_modified')), 0)) "
             "AS failing_since FROM source_state s"
         )
 
@@ -1500,7 +1608,8 @@ class Store:
         calendar; matters (issue 14) can take its place.
         """
         rows = self.rows(
-            "WITH followed AS (SELECT DISTINCT i.thread FROM items i WHERE i.thread LIKE 'assembly-bill:%' "
+            "WITH followed AS (SELECT DISTINCT i.thread FROM items i "
+            "WHERE i.thread >= 'assembly-bill:' AND i.thread < 'assembly-bill;' "
             "AND (EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) "
             "OR json_extract(i.fields, '$.watch') IS NOT NULL)) "
             "SELECT i.id AS item_id, i.source, i.key, i.title, i.url, i.summary, i.fields, i.thread "
@@ -1669,6 +1778,88 @@ class Store:
         for r in rows:
             r["terms"] = json.loads(r["terms"] or "[]")
         return rows
+# -- retention (monitor/retention.py decides; issue 18.3) -----------------------------------------
+# What may go, as WHERE clauses on one table each. What the send-once guarantee needs (every
+# ledger row and key, claims, delivery_events) and what a followed matter needs (its items'
+# text, its events) is never among them.
+
+# the full text of an item no rule flagged, nobody watches and no followed matter holds
+PRUNE_BODY = (
+    "i.body != '' AND i.last_seen_at < ? "
+    "AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) "
+    "AND json_extract(i.fields, '$.watch') IS NULL "
+    "AND NOT EXISTS (SELECT 1 FROM items o WHERE o.matter_id = i.matter_id AND o.id != i.id "
+    "AND (json_extract(o.fields, '$.watch') IS NOT NULL "
+    "OR EXISTS (SELECT 1 FROM matches x WHERE x.item_id = o.id)))"
+)
+# a finished run no event points to, other than each source's (or job's) latest
+PRUNE_RUN = (
+    "r.started_at < ? AND r.status != 'running' "
+    "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.run_id = r.id) "
+    "AND r.id != (SELECT MAX(l.id) FROM runs l WHERE l.source = r.source)"
+)
+# the rendered payload of a delivery confirmed sent (its row, key and events stay)
+PRUNE_PAYLOAD = "d.status = 'sent' AND d.sent_at < ? AND d.payload != 'null'"
+PRUNE_TABLES = {"body": ("items i", PRUNE_BODY), "runs": ("runs r", PRUNE_RUN),
+                "payload": ("deliveries d", PRUNE_PAYLOAD)}  # fmt: skip
+
+
+class Pruning:
+    """The statements of `monitor prune`, on a Store's connection (see monitor/retention.py)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def count(self, what: str, before: str) -> int:
+        """How many rows `what` (body, runs, payload) would touch for a cutoff `before`."""
+        t, where = PRUNE_TABLES[what]
+        return int(self.store.db.execute(f"SELECT COUNT(*) FROM {t} WHERE {where}", [before]).fetchone()[0])
+
+    def batch(self, what: str, before: str, size: int) -> int:
+        """Drop one batch (its own transaction); returns how many rows it touched (0: done)."""
+        t, where = PRUNE_TABLES[what]
+        column = t[-1]  # the table's alias
+        db = self.store.db
+        with self.store.atomic():
+            ids = [r[0] for r in db.execute(
+                f"SELECT {column}.id FROM {t} WHERE {where} LIMIT ?", [before, size]
+            ).fetchall()]  # fmt: skip
+            if not ids:
+                return 0
+            marks = ",".join("?" * len(ids))
+            if what == "body":
+                db.execute(f"UPDATE items SET body = '' WHERE id IN ({marks})", ids)
+            elif what == "runs":
+                db.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
+            else:
+                db.execute(f"UPDATE deliveries SET payload = 'null' WHERE id IN ({marks})", ids)
+        return len(ids)
+
+    def incremental(self) -> bool:
+        """True when the file gives freed pages back (auto_vacuum = INCREMENTAL)."""
+        return int(self.store.db.execute("PRAGMA auto_vacuum").fetchone()[0]) == 2
+
+    def shrink(self, full: bool) -> None:
+        """Give freed pages back to the file system.
+
+        `full`: a one-off VACUUM that also switches an older file to incremental vacuum (it
+        rewrites the whole file: needs as much free disk again and holds the write lock).
+        Otherwise `PRAGMA incremental_vacuum` where the file allows it. Then the WAL is
+        checkpointed and truncated, so the main file and its -wal both shrink.
+        """
+        conn = self.store.db.conn
+        with _write_lock(self.store.path):
+            if full:
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                conn.execute("VACUUM")
+            elif self.incremental():
+                # one page per step: executescript steps it to the end, execute() only once
+                conn.executescript("PRAGMA incremental_vacuum;")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def free_pages(self) -> int:
+        """Pages the file holds but no table uses."""
+        return int(self.store.db.execute("PRAGMA freelist_count").fetchone()[0])
 
 
 def _decode_delivery(row: dict[str, Any]) -> dict[str, Any]:

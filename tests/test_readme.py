@@ -421,7 +421,7 @@ def test_every_yaml_block_loads_through_the_real_loader(tmp_path: Path) -> None:
             assert failures == [] and missing_examples(matcher) == [], where
             rule_docs.append(doc)
             kinds.append("rules")
-        elif isinstance(doc, dict) and set(doc) <= {"sources", "notify", "http", "calendar"}:
+        elif isinstance(doc, dict) and set(doc) <= {"sources", "notify", "http", "calendar", "retention"}:
             path = tmp_path / f"sources{number}.yaml"
             path.write_text(block.text + ("" if "sources" in doc else "\nsources: []\n"), encoding="utf-8")
             load_sources(path)

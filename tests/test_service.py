@@ -55,7 +55,8 @@ def test_scheduler_has_the_right_jobs_triggers_and_kst_times(
     runtime = Runtime(settings(workdir))
     scheduler = build_scheduler(runtime, blocking=False)
     jobs = {j.id: j for j in scheduler.get_jobs()}
-    assert set(jobs) == {"poll:a", "poll:b", "digest:daily", "digest:weekly", "deliveries", "service:reload"}
+    assert set(jobs) == {"poll:a", "poll:b", "digest:daily", "digest:weekly", "deliveries", "service:reload",
+                         "prune"}  # fmt: skip
     assert scheduler._job_defaults == {**JOB_DEFAULTS}
     assert str(scheduler.timezone) == "Asia/Seoul"
     a = jobs["poll:a"].trigger
@@ -67,6 +68,8 @@ def test_scheduler_has_the_right_jobs_triggers_and_kst_times(
     assert daily.get_next_fire_time(None, friday_noon) == datetime(2026, 9, 14, 8, 30, tzinfo=SEOUL)  # Monday
     weekly = jobs["digest:weekly"].trigger
     assert weekly.get_next_fire_time(None, friday_noon) == datetime(2026, 9, 14, 9, 0, tzinfo=SEOUL)
+    prune = jobs["prune"].trigger  # retention, every day at a quiet hour
+    assert prune.get_next_fire_time(None, friday_noon) == datetime(2026, 9, 12, 3, 40, tzinfo=SEOUL)
     listing = {job_id: when for job_id, _, when in describe(scheduler)}
     assert listing["digest:daily"].endswith("08:30:00 KST") and listing["poll:a"].endswith("KST")
 
