@@ -1276,8 +1276,11 @@ class Store:
         where, params = ["e.announce = 1", "EXISTS (SELECT 1 FROM matches m WHERE m.event_id = e.id)"], []
         if undelivered_to is not None:
             urgent = "d.kind = 'urgent'" if alerts else "(d.kind = 'urgent' AND de.skipped = 0)"
+            # from the event's few ledger rows, never from every delivery to the destination
+            # (the planner would pick deliveries_destination, which grows with the ledger)
             where.append(
-                "NOT EXISTS (SELECT 1 FROM delivery_events de JOIN deliveries d ON d.id = de.delivery_id "
+                "NOT EXISTS (SELECT 1 FROM delivery_events de INDEXED BY delivery_events_event "
+                "JOIN deliveries d ON d.id = de.delivery_id "
                 f"WHERE de.event_id = e.id AND d.destination = ? AND (d.kind = 'daily' OR {urgent}))"
             )
             params.append(undelivered_to)

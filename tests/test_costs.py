@@ -107,6 +107,13 @@ def test_every_per_poll_and_per_digest_query_uses_an_index(store: Store, tmp_pat
 
     assert len(set(statements)) > 30  # the trace saw the work (else the check below proves nothing)
     assert any("FROM events" in s for s in statements) and any("source_state" in s for s in statements)
+    # the digest window's "not yet carried" check starts from the event's own ledger rows, not
+    # from every delivery to the destination (a search, but one that grows with the ledger)
+    window = [s for s in set(statements) if "NOT EXISTS (SELECT 1 FROM delivery_events" in s]
+    assert window
+    for sql in window:
+        plan = " / ".join(r[-1] for r in store.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "delivery_events_event" in plan and "deliveries_destination" not in plan, plan
     scans = full_scans(store, statements)
     assert scans == {}, "\n".join(f"{sql}\n    {plan}" for sql, plan in scans.items())
 
