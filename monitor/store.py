@@ -170,6 +170,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite_utils.Database], None], ...] = (
         WHERE json_extract(fields, '$.meeting_kind') IS NOT NULL;
     CREATE INDEX items_watch ON items (json_extract(fields, '$.watch'))
         WHERE json_extract(fields, '$.watch') IS NOT NULL;
+    CREATE INDEX items_unsummarised ON items (source, first_seen_at)
+        WHERE json_extract(fields, '$.summary_checked') IS NULL;
     CREATE INDEX matches_topic ON matches (topic, item_id);
     CREATE INDEX runs_status ON runs (status) WHERE status = 'running';
     CREATE INDEX runs_source_status ON runs (source, status, id);
