@@ -1,6 +1,7 @@
 """Run the benchmarks and the fault table, write bench/RESULTS.md: `python -m bench [--quick]`.
 
-Not a test: the figures depend on the machine. Takes about 4 minutes on 2 cores (--quick: 1).
+Not a test: the figures depend on the machine. Takes about 6 minutes on 2 cores (--quick: 2);
+`--big` adds the 1M-item history DB (a few minutes more).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import bounds, faults, ingest, matching, memory, polling, regex_limit, report
+from bench import bounds, faults, history, ingest, matching, memory, polling, regex_limit, report
 
 HERE = Path(__file__).parent
-SECTIONS = ("matching", "regex", "poll", "ingest", "memory", "bounds", "faults")
+SECTIONS = ("matching", "regex", "poll", "ingest", "memory", "history", "bounds", "faults")
 
 
 def main() -> None:
@@ -22,6 +23,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, not the figures)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--big", action="store_true",
+        help="history: also a 1M-item DB (bulk SQL from the simulated year; adds a few minutes)",
+    )
     args = parser.parse_args()
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     sizes = {
@@ -37,6 +42,7 @@ def main() -> None:
         "poll": polling.run,
         "ingest": lambda: ingest.run(sizes["ingest"]),
         "memory": lambda: memory.run(sizes["cycles"]),
+        "history": lambda: history.run(quick=args.quick, big=args.big),
         "bounds": bounds.run,
         "faults": faults.run,
     }
