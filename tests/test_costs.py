@@ -21,8 +21,9 @@ COOP = "협동조합 기본법 일부개정법률안"
 # tables that grow with every poll; a full pass over any of them is what issue 18 is about
 # (deliveries, source_state, matters' few rows per day and sources are small enough to scan)
 GROWING = ("items", "events", "runs", "matches", "delivery_events")
+# "-- …": a trigger's statement as SQLite traces it (the trigger body, not a statement of ours)
 SKIP = re.compile(
-    r"^\s*(PRAGMA|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|INSERT INTO \w+ \([^)]*\) VALUES)", re.I
+    r"^\s*(--|PRAGMA|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|INSERT INTO \w+ \([^)]*\) VALUES)", re.I
 )
 ALIASES = re.compile(
     r"\b(?:FROM|JOIN)\s+(\w+)(?:\s+(?:AS\s+)?(?!ON\b|WHERE\b|JOIN\b|LEFT\b|INDEXED\b)(\w+))?", re.I
