@@ -288,3 +288,13 @@ def test_listings_stream_past_the_sql_variable_limit(tmp_path: Path, cli) -> Non
     assert cli("items", "--flagged", ok=True).output.rstrip().endswith("항목 33001건 (33001 items)")
     tested = cli("rules", "test", ok=True).output
     assert "걸린 항목 33001/33001" in tested
+
+
+def test_a_wrong_retention_setting_is_one_line_naming_the_field(tmp_path: Path, cli) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        SOURCES + "retention:\n  item_text_days: 0\n  runs_day: 30\n", encoding="utf-8"
+    )
+    result = cli("prune", "--dry-run")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "retention item_text_days: Input should be greater than or equal to 1" in result.output
+    assert "unknown key 'runs_day'" in result.output
