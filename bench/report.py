@@ -34,6 +34,11 @@ def _memory_gb() -> str:
     return "?"
 
 
+def commit() -> str:
+    """The short hash of HEAD, and whether code outside the bench's own output files differs."""
+    return _commit()
+
+
 def _commit() -> str:
     try:
         head = subprocess.run(
@@ -86,7 +91,7 @@ def render(r: dict[str, Any]) -> str:
         f"| system | {platform.platform()} |",
         f"| Python | {platform.python_version()}, SQLite {sqlite3.sqlite_version} |",
         f"| packages | {_versions()} |",
-        f"| code | {_commit()} |",
+        f"| code | {r.get('code') or _commit()} |",
         f"| sizes | {r['sizes']} |",
         "",
     ]
