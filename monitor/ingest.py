@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -98,6 +99,13 @@ def poll_source(source: SourceConfig, store: Store, client: HttpClient, matcher:
         where = {"source": source.id, "run_id": run_id}
         log.exception("source %s run %s: unexpected error", source.id, run_id, extra=where)
         outcome.status, outcome.error = "failed", f"unexpected {type(e).__name__}: {e}"
+    if not outcome.failed:
+        # the search index of what the poll stored, in its own transaction (store.SEARCH_SCHEMA);
+        # if it cannot be written now, the queue waits for the next poll and search reads it by LIKE
+        try:
+            store.index_pending()
+        except sqlite3.Error as e:
+            log.warning("source %s: search index not updated (%s); retried after the next poll", source.id, e)
     # an API may echo our request, key and all, in its error text (ASSEMBLY.md: ERROR-290)
     outcome.error = redact(outcome.error) if outcome.error else outcome.error
     outcome.seconds = round(time.monotonic() - started, 3)

@@ -247,21 +247,29 @@ def _matters_migration(db: sqlite_utils.Database) -> None:
 
 # FTS5 with the trigram tokenizer (SQLite ≥ 3.34): any 3 characters match, which suits Korean,
 # where words carry particles (협동조합의, 협동조합을) a word tokenizer would not split off.
-# External content: the index holds no copy of the text; the triggers keep it in step with items.
+# External content: the index holds no copy of the text. Indexing a 제안이유 costs more than
+# storing the item (every trigram of a few hundred characters), so a poll's transaction does not
+# index: `Store.index_pending` indexes, right after it in its own transaction, the items above the
+# high-water mark `meta.search_upto` (new ones: no trigger on insert, nothing per item) and those
+# queued in `search_pending` (indexed items whose title or summary changed: their old words are
+# removed at once, which needs the old text). `search` reads not-yet-indexed items with LIKE.
+_SEARCH_UPTO = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'search_upto')"
+_INDEXED = f"old.id <= {_SEARCH_UPTO} AND NOT EXISTS (SELECT 1 FROM search_pending WHERE item_id = old.id)"
 SEARCH_SCHEMA = (
     "CREATE VIRTUAL TABLE items_fts USING fts5(title, summary, content='items', content_rowid='id', "
     "tokenize='trigram')",
-    "CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN "
-    "INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END",
+    "CREATE TABLE search_pending (item_id INTEGER PRIMARY KEY)",
     "CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN "
     "INSERT INTO items_fts (items_fts, rowid, title, summary) "
-    "VALUES ('delete', old.id, old.title, old.summary); "
-    "END",
-    "CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary ON items BEGIN "
+    f"SELECT 'delete', old.id, old.title, old.summary WHERE {_INDEXED}; "
+    "DELETE FROM search_pending WHERE item_id = old.id; END",
+    "CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary ON items "
+    "WHEN old.title IS NOT new.title OR old.summary IS NOT new.summary BEGIN "
     "INSERT INTO items_fts (items_fts, rowid, title, summary) "
-    "VALUES ('delete', old.id, old.title, old.summary); "
-    "INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END",
+    f"SELECT 'delete', old.id, old.title, old.summary WHERE {_INDEXED}; "
+    f"INSERT OR IGNORE INTO search_pending (item_id) SELECT new.id WHERE new.id <= {_SEARCH_UPTO}; END",
     "INSERT INTO items_fts (items_fts) VALUES ('rebuild')",
+    "INSERT INTO meta (key, value) VALUES ('search_upto', (SELECT COALESCE(MAX(id), 0) FROM items))",
 )
 SEARCH_MIN = 3  # shorter terms have no trigram: they are matched with LIKE
 
@@ -273,6 +281,14 @@ def _search_migration(db: sqlite_utils.Database) -> None:
     """
     for statement in SEARCH_SCHEMA:
         db.execute(statement)
+
+
+_LIKE_CLAUSE = "(i.title LIKE ? ESCAPE '\\' OR i.summary LIKE ? ESCAPE '\\')"
+
+
+def _like(term: str) -> str:
+    """A LIKE pattern (ESCAPE '\\') for text holding `term`."""
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _search_terms(query: str) -> list[str]:
@@ -1715,6 +1731,30 @@ class Store:
 
     # -- the web view (issue 16): search and matter facts ------------------------------------------
 
+    def index_pending(self) -> int:
+        """Index the items queued for search since the last call (one transaction); returns how many.
+
+        Called after each poll's own transaction (ingest.poll_source), so a poll holds the write
+        lock only for storing; see SEARCH_SCHEMA.
+        """
+        with self.atomic():
+            upto = int(self.db.execute(_SEARCH_UPTO[1:-1]).fetchone()[0])
+            newest = int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0])
+            edited = self.db.execute(
+                "INSERT INTO items_fts (rowid, title, summary) SELECT i.id, i.title, i.summary "
+                "FROM search_pending p JOIN items i ON i.id = p.item_id WHERE p.item_id <= ?",
+                [upto],
+            ).rowcount
+            self.db.execute("DELETE FROM search_pending")
+            if newest > upto:
+                self.db.execute(
+                    "INSERT INTO items_fts (rowid, title, summary) SELECT id, title, summary FROM items "
+                    "WHERE id > ? AND id <= ?",
+                    [upto, newest],
+                )
+                self.db.execute("UPDATE meta SET value = ? WHERE key = 'search_upto'", [str(newest)])
+        return max(edited, 0) + max(newest - upto, 0)
+
     def search(self, query: str, limit: int = 200) -> list[dict[str, Any]]:
         """Items whose title or summary holds every word of `query`, newest first (at most `limit`).
 
@@ -1729,13 +1769,19 @@ class Store:
         where, params = [], []
         long = [t for t in terms if len(t) >= SEARCH_MIN]
         if long:  # each word a quoted phrase: FTS5 syntax in a query (AND, *, ") stays literal
-            where.append("i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)")
+            # items queued but not indexed yet (index_pending runs right after a poll) by LIKE
+            queued = " AND ".join([_LIKE_CLAUSE] * len(long))
+            where.append(
+                "(i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?) "
+                f"OR ((i.id > {_SEARCH_UPTO} OR i.id IN (SELECT item_id FROM search_pending)) AND {queued}))"
+            )
             params.append(" AND ".join('"' + t.replace('"', '""') + '"' for t in long))
+            for t in long:
+                params += [_like(t)] * 2
         for t in terms:
             if len(t) < SEARCH_MIN:
-                like = "%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                where.append("(i.title LIKE ? ESCAPE '\\' OR i.summary LIKE ? ESCAPE '\\')")
-                params += [like, like]
+                where.append(_LIKE_CLAUSE)
+                params += [_like(t)] * 2
         return self.rows(
             "SELECT i.id, i.source, i.key, i.title, i.summary, i.url, i.published_at, i.first_seen_at, "
             "i.matter_id, m.title AS matter_title FROM items i LEFT JOIN matters m ON m.id = i.matter_id "

@@ -26,11 +26,21 @@ def _is_session(name: str) -> bool:
     return name.lower() in SESSION_PARAMS or bool(_SESSION_PARAM.match(name))
 
 
+# Any trace of a session parameter: most URLs have none and need no parsing at all.
+_SESSION_HINT = re.compile(r"jsessionid|phpsessid|sessionid|sessid|cfid|cftoken|aspsessionid|sid=", re.I)
+# An https URL whose host is lower case already, without a default port, with a path.
+_CANONICAL = re.compile(r"^https://[^/?#A-Z\s]+(?<!:443)/\S*$")
+# an empty query or fragment, which urlunsplit drops
+_EMPTY_PART = re.compile(r"\?(?:#|$)|#$")
+
+
 def strip_session(url: str) -> str:
     """The URL without session ids in its path (`;jsessionid=…`) or query (`PHPSESSID=…`, `sid=…`).
 
     Everything else (order, repeats, encoding, fragment) is kept as it was.
     """
+    if not _SESSION_HINT.search(url):
+        return url
     if ";" in url:
         url = _PATH_SESSION.sub("", url)
     query = urlsplit(url).query
@@ -68,6 +78,8 @@ def canonical_key(key: str) -> str:
     """
     if not _URL_LIKE.match(key.strip()):  # a guid may come with the whitespace around it
         return key
+    if _CANONICAL.match(key) and not _SESSION_HINT.search(key) and not _EMPTY_PART.search(key):
+        return key  # the usual case, canonical already: no parsing (the same answer, tests pin it)
     parts = urlsplit(strip_session(key.strip()))
     netloc = parts.netloc.lower()
     port = _DEFAULT_PORTS.get(parts.scheme.lower())
