@@ -1908,10 +1908,6 @@ class Pruning:
                 conn.executescript("PRAGMA incremental_vacuum;")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
-    def free_pages(self) -> int:
-        """Pages the file holds but no table uses."""
-        return int(self.store.db.execute("PRAGMA freelist_count").fetchone()[0])
-
 
 def _decode_delivery(row: dict[str, Any]) -> dict[str, Any]:
     row["payload"] = json.loads(row["payload"] or "null")
