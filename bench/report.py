@@ -389,7 +389,8 @@ def _history(h: dict[str, Any]) -> list[str]:
            "would take far too long on 2 cores." if "1M" in dbs else
            "No 1M DB this run (`--big` adds it)."),
         "Each figure is its own process: wall time of the work (for the CLI rows: the whole command, "
-        "imports included) and peak RSS (VmHWM). Per-poll work is the median of 5 polls of 14 new items.",
+        "imports included) and peak RSS (VmHWM). Per-poll work is the median of 15 polls of 14 new "
+        "items, each with the alert check after it.",
         "",
         "| DB | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.text import parse_datetime
+from monitor.text import parse_stamp
 
 # A poll still open this long after it started is stuck: the HTTP client's deadlines end a
 # healthy poll well before, and a run row left `running` by a process that died counts too.
@@ -46,7 +46,7 @@ class SourceHealth:
 
 def idle_seconds(state: Mapping[str, Any], now: datetime) -> float | None:
     """Seconds since the source last succeeded (None if it never did)."""
-    last = parse_datetime(state.get("last_success_at"))
+    last = parse_stamp(state.get("last_success_at"))
     return (now - last).total_seconds() if last else None
 
 
@@ -68,7 +68,7 @@ def assess(
         stale = idle is not None and idle > source.interval_seconds * stale_after
         days = 0
         if failures:
-            since = parse_datetime(state.get("failing_since") or state.get("last_run_at"))
+            since = parse_stamp(state.get("failing_since") or state.get("last_run_at"))
             days = max((now.date() - since.date()).days + 1, 1) if since else 1
         never = not failures and not state.get("last_success_at")
         out.append(SourceHealth(
@@ -94,7 +94,7 @@ def stuck_runs(rows: Iterable[Mapping[str, Any]], now: datetime, deadline: timed
     """The open runs (status `running`) that started longer ago than the deadline."""
     out = []
     for row in rows:
-        started = parse_datetime(row.get("started_at"))
+        started = parse_stamp(row.get("started_at"))
         if started is not None and now - started > deadline:
             minutes = int((now - started).total_seconds() // 60)
             out.append(StuckRun(str(row["source"]), int(row["id"]), str(row["started_at"]), minutes))
@@ -239,6 +239,12 @@ def health_alerts(
 ) -> list[HealthAlert]:
     """Alerts due now: N failures in a row (once per distinct error), recovery, staleness."""
     sent = set(sent_periods)
+    # each source's alerted failure streaks, gathered once (not a pass over every period per source)
+    streaks_of: dict[str, list[str]] = {}
+    for period in sent:
+        parts = period.split("|")
+        if len(parts) == 4 and parts[1] == "fail":
+            streaks_of.setdefault(parts[0], []).append(parts[2])
     alerts: list[HealthAlert] = []
     for source in sources:
         state = states.get(source.id) or {}
@@ -251,9 +257,7 @@ def health_alerts(
                 alerts.append(alert)
         elif failures == 0:
             # a recovery closes the latest failure streak that raised an alert, once
-            streaks = sorted(
-                p.split("|")[2] for p in sent if p.startswith(f"{source.id}|fail|") and p.count("|") == 3
-            )
+            streaks = sorted(streaks_of.get(source.id, ()))
             if streaks and f"{source.id}|recovered|{streaks[-1]}" not in sent:
                 alerts.append(_recovery_alert(source, streaks[-1]))
         idle = idle_seconds(state, now)

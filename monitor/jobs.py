@@ -169,8 +169,7 @@ def alert_digests(job: Job) -> list[Digest]:
     out = []
     cap = job.config.notify.urgent_per_poll
     for destination in job.config.notify.urgent:
-        events = job.store.digest_events(undelivered_to=destination, since=cutoff, alerts=True)
-        urgent = [e for e in events if is_urgent(e)]
+        urgent = [e for e in job.store.urgent_events(destination, cutoff) if is_urgent(e)]
         if len(urgent) > cap:  # a flood (a new feed, a site glitch): one post, not hundreds
             out.append(build_urgent_batch(urgent, destination, ctx, cap))
         else:

@@ -178,12 +178,31 @@ MIGRATIONS: tuple[str | Callable[[sqlite_utils.Database], None], ...] = (
     CREATE INDEX deliveries_destination ON deliveries (destination, kind, id);
     CREATE INDEX deliveries_sent ON deliveries (status, sent_at)
     """,
+    # 11: the urgent matches alone, so the alert check after every poll reads the few urgent
+    # events of its window instead of every event of the last days (Store.urgent_events)
+    """
+    CREATE INDEX matches_urgent ON matches (event_id) WHERE priority = 'urgent'
+    """,
 )
 
 # How far back a daily digest reads before its backfill cutoff: events older than the cutoff are
 # counted in its "생략" note (and carried as skipped), those older still are not read at all, so
 # a console-only digest (which records nothing) never reloads the whole history.
 DAILY_REACH = timedelta(days=30)
+
+# The item columns every event row carries (digest_events, urgent_events).
+_EVENT_ITEM_COLUMNS = (
+    "i.id AS item_id, i.source, i.key, i.title, i.url, i.summary, i.published_at, i.first_seen_at, "
+    "i.fields, i.thread, i.matter_id"
+)
+# "Not yet carried to the destination (the one parameter)": from the event's few ledger rows,
+# never from every delivery to the destination (the planner would pick deliveries_destination,
+# which grows with the ledger). {urgent}: which alerts count as having carried the event.
+_NOT_CARRIED = (
+    "NOT EXISTS (SELECT 1 FROM delivery_events de INDEXED BY delivery_events_event "
+    "JOIN deliveries d ON d.id = de.delivery_id "
+    "WHERE de.event_id = e.id AND d.destination = ? AND (d.kind = 'daily' OR {urgent}))"
+)
 
 
 def _canonical_keys(db: sqlite_utils.Database) -> None:
@@ -1280,27 +1299,18 @@ class Store:
         undelivered_to: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        alerts: bool = False,
         floor: int | None = None,
     ) -> list[dict[str, Any]]:
         """Announced events some rule matched, with their item and matches, oldest first.
 
         `undelivered_to` leaves out events a daily digest or an alert already carried (or
         holds, pending) for that destination: the digest window is our own event ids. An
-        alert's skipped events (more than one poll may post) still go to the daily digest;
-        with `alerts` they count as carried. `floor`: the lowest event id to read (a daily
-        digest's window, `daily_floor`).
+        alert's skipped events (more than one poll may post) still go to the daily digest.
+        `floor`: the lowest event id to read (a daily digest's window, `daily_floor`).
         """
         where, params = ["e.announce = 1", "EXISTS (SELECT 1 FROM matches m WHERE m.event_id = e.id)"], []
         if undelivered_to is not None:
-            urgent = "d.kind = 'urgent'" if alerts else "(d.kind = 'urgent' AND de.skipped = 0)"
-            # from the event's few ledger rows, never from every delivery to the destination
-            # (the planner would pick deliveries_destination, which grows with the ledger)
-            where.append(
-                "NOT EXISTS (SELECT 1 FROM delivery_events de INDEXED BY delivery_events_event "
-                "JOIN deliveries d ON d.id = de.delivery_id "
-                f"WHERE de.event_id = e.id AND d.destination = ? AND (d.kind = 'daily' OR {urgent}))"
-            )
+            where.append(_NOT_CARRIED.format(urgent="(d.kind = 'urgent' AND de.skipped = 0)"))
             params.append(undelivered_to)
         # seen_at: the latest created_at up to this event in id order. Ids only grow, so an
         # event recorded while the clock was set back is not older than the one before it
@@ -1316,8 +1326,7 @@ class Store:
         rows = self.rows(
             "WITH seen AS (SELECT id, MAX(created_at) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) "
             "AS seen_at FROM events WHERE id >= ? AND id < ?) "
-            "SELECT e.id, e.type, e.detail, e.created_at, s.seen_at, i.id AS item_id, i.source, i.key, "
-            "i.title, i.url, i.summary, i.published_at, i.first_seen_at, i.fields, i.thread, i.matter_id "
+            f"SELECT e.id, e.type, e.detail, e.created_at, s.seen_at, {_EVENT_ITEM_COLUMNS} "
             "FROM events e JOIN seen s ON s.id = e.id JOIN items i ON i.id = e.item_id "
             f"WHERE {' AND '.join(where)} ORDER BY e.id",
             [*window, *params, *window],
@@ -1332,6 +1341,28 @@ class Store:
             if before is not None and before[0] is not None:
                 for r in rows:
                     r["seen_at"] = max(r["seen_at"], before[0])
+        return self._with_matches(rows, "event_id", "id")
+
+    def urgent_events(self, undelivered_to: str, since: str) -> list[dict[str, Any]]:
+        """What an alert check may post: announced new/stage/agenda events an `urgent` rule
+        matched, from the first event created at `since` on, that no alert (its skipped events
+        included) or daily digest carried (or holds) for `undelivered_to`; with item and
+        matches, oldest first (the rows of `digest_events`, less `seen_at`).
+
+        Read through the urgent matches (partial index matches_urgent, migration 11): the check
+        after every poll costs what the window's few urgent events cost, not its every event.
+        """
+        first = self._first_event_at(since)
+        not_carried = _NOT_CARRIED.format(urgent="d.kind = 'urgent'")
+        rows = self.rows(
+            f"SELECT e.id, e.type, e.detail, e.created_at, {_EVENT_ITEM_COLUMNS} "
+            "FROM events e JOIN items i ON i.id = e.item_id "
+            "WHERE e.id IN (SELECT m.event_id FROM matches m INDEXED BY matches_urgent "
+            "WHERE m.priority = 'urgent' AND m.event_id >= ?) "
+            "AND e.announce = 1 AND e.type IN ('new', 'stage', 'agenda') "
+            f"AND {not_carried} ORDER BY e.id",
+            [first, undelivered_to],
+        )
         return self._with_matches(rows, "event_id", "id")
 
     def _first_event_at(self, stamp: str) -> int:

@@ -27,7 +27,9 @@ _IGNORED = frozenset(
 )
 # Everything fold drops: the characters above and whitespace (`\s` is exactly str.isspace()).
 _IGNORED_CLASS = re.escape("".join(sorted(_IGNORED)))
-_IGNORED_RUN = re.compile(f"[{_IGNORED_CLASS}]+")
+# one character, not a run: sre scans for a lone class with its fast literal-search loop,
+# about three times faster than for `[…]+` (this test runs on every field of every item)
+_IGNORED_CHAR = re.compile(f"[{_IGNORED_CLASS}]")
 _DROPPED = re.compile(rf"[\s{_IGNORED_CLASS}]+")
 _KEPT = re.compile(rf"[^\s{_IGNORED_CLASS}]+")
 _FIXED_POINT_ROUNDS = 4
@@ -126,7 +128,7 @@ def _fold_once(source: str) -> tuple[str, tuple[int, ...] | _Kept]:
             # the usual text: plain spaces are the only characters to drop (every other space,
             # soft hyphen and zero-width character is unprintable), and replace() is C-fast
             folded = casefolded.replace(" ", "")
-            if folded.isprintable() and _IGNORED_RUN.search(folded) is None:
+            if folded.isprintable() and _IGNORED_CHAR.search(folded) is None:
                 return folded, _Kept(casefolded, spaces_only=True)
             return _DROPPED.sub("", casefolded), _Kept(casefolded, spaces_only=False)
     out: list[str] = []
@@ -191,7 +193,7 @@ def fold(text: str) -> Folded:
         casefolded = text.casefold()
         if len(casefolded) == len(text):
             folded = casefolded.replace(" ", "")
-            if folded.isprintable() and _IGNORED_RUN.search(folded) is None and _stable(folded):
+            if folded.isprintable() and _IGNORED_CHAR.search(folded) is None and _stable(folded):
                 return Folded(folded, _Kept(casefolded, spaces_only=True), text)
     # NFC first so conjoining jamo and compatibility ideographs settle before the per-character
     # pass; per-character NFKC keeps an exact map back to the original for snippets.
@@ -299,6 +301,21 @@ def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     return dt.astimezone(tz()).isoformat(timespec="seconds")
+
+
+def parse_stamp(value: str | None) -> datetime | None:
+    """A time this service stored (`iso()`: `2026-11-30T14:30:00+09:00`) as an aware datetime
+    in Korea time; None for None or ''. Anything else (a naive or foreign spelling) is read by
+    parse_datetime. For the store's own columns, read once per source on every alert check:
+    `datetime.fromisoformat` is some twenty times faster than the spelling registry.
+    """
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return parse_datetime(value)
+    return parsed.astimezone(tz()) if parsed.tzinfo is not None else parse_datetime(value)
 
 
 # Korean government sites write a bare date or a time with no zone: that is Korea time, never
@@ -546,8 +563,12 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+@lru_cache(maxsize=256)  # a handful of distinct intervals, read for every source on every check
 def parse_duration(value: str | int) -> timedelta:
-    """Parse `30m`, `6h`, `7d`, `2w` or a number of seconds into a timedelta."""
+    """Parse `30m`, `6h`, `7d`, `2w` or a number of seconds into a timedelta.
+
+    Raises ValueError (naming the value) for anything else.
+    """
     if isinstance(value, int):
         return timedelta(seconds=value)
     m = _DURATION.match(str(value))

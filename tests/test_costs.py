@@ -119,6 +119,38 @@ def test_every_per_poll_and_per_digest_query_uses_an_index(store: Store, tmp_pat
     assert scans == {}, "\n".join(f"{sql}\n    {plan}" for sql, plan in scans.items())
 
 
+def test_the_alert_check_reads_only_the_urgent_events_of_its_window(store: Store, tmp_path: Path) -> None:
+    """Many flagged but not urgent events: the alert check's rows are the urgent ones alone, read
+    through the urgent-matches index; what an alert or a daily carried is not read again."""
+    rules = ruleset(tmp_path)
+    notify = {"destinations": {"main": {"type": "slack", "channel": "C0POLICY"}}, "urgent": ["main"]}
+    poll(store, rules, "mois", [press(n, f"마을기업 소식 {n}") for n in range(200)])  # flagged, normal
+    poll(store, rules, "bills", [bill(1, COOP), bill(2, "사회적협동조합 지원법안")], kind="assembly_bills")
+    job = Job(store, config(notify), rules, TODAY, to="console")
+    cutoff = (now() - timedelta(days=3)).isoformat(timespec="seconds")
+
+    statements = traced(store)
+    rows = store.urgent_events("main", cutoff)
+    store.db.conn.set_trace_callback(None)
+    assert [r["title"] for r in rows] == [COOP, "사회적협동조합 지원법안"]
+    assert all(m["priority"] == "urgent" for r in rows for m in r["matches"] if m["rule"] == "coop-basic-act")
+    read = next(s for s in statements if "FROM events e" in s)
+    plan = " / ".join(r[-1] for r in store.db.conn.execute(f"EXPLAIN QUERY PLAN {read}"))
+    assert "matches_urgent" in plan and "SCAN e" not in plan, plan
+    assert [d.period for d in alert_digests(job)] == [f"event:{rows[0]['id']}", f"event:{rows[1]['id']}"]
+
+    # an alert carried the first, a batch alert skipped the second: nothing is left to alert,
+    # but the skipped one still waits for the daily digest
+    store.create_delivery("urgent", f"event:{rows[0]['id']}", "main", {}, [rows[0]["id"]], [])
+    assert [r["id"] for r in store.urgent_events("main", cutoff)] == [rows[1]["id"]]
+    store.create_delivery("urgent", "events:batch", "main", {}, [], [rows[1]["id"]])
+    assert store.urgent_events("main", cutoff) == []
+    daily = store.digest_events(undelivered_to="main", since=cutoff)
+    assert rows[1]["id"] in [r["id"] for r in daily] and rows[0]["id"] not in [r["id"] for r in daily]
+    # another destination has received nothing yet
+    assert len(store.urgent_events("ops", cutoff)) == 2
+
+
 def test_the_check_finds_a_full_scan(store: Store) -> None:
     """The plan check itself: a query with no usable index is reported."""
     found = full_scans(store, ["SELECT * FROM events e WHERE e.detail LIKE '%x%'",

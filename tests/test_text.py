@@ -260,3 +260,15 @@ def test_a_registered_handler_is_tried_first(monkeypatch: pytest.MonkeyPatch) ->
 )
 def test_plain_text_is_what_a_reader_sees(raw: str | None, plain: str) -> None:
     assert plain_text(raw) == plain
+
+
+def test_parse_stamp_reads_the_stores_own_stamps_and_falls_back_to_the_registry() -> None:
+    from monitor.text import iso, parse_stamp
+
+    moment = datetime(2026, 11, 30, 14, 30, tzinfo=text.SEOUL)
+    assert parse_stamp(iso(moment)) == moment
+    assert parse_stamp("2026-11-30T05:30:00+00:00") == moment  # another offset, same instant
+    assert parse_stamp("2026-11-30T05:30:00+00:00").utcoffset() == timedelta(hours=9)  # type: ignore[union-attr]
+    assert parse_stamp("2026-11-30 14:30") == moment  # no zone: Korea time, as parse_datetime reads it
+    assert parse_stamp("Mon, 30 Nov 2026 14:30:00 +0900") == moment
+    assert parse_stamp(None) is None and parse_stamp("") is None and parse_stamp("어제") is None
