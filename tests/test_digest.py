@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.digest import next_week_end
 from monitor.jobs import Job, alert_digests, daily_digests, weekly_digests
 from monitor.notify import payload_for
 from monitor.render.slack import render_slack
@@ -219,6 +220,9 @@ def test_hostile_titles_are_inert_in_block_kit(store: Store, tmp_path: Path) -> 
 
 def test_weekly_summary_for_representatives(store: Store, tmp_path: Path) -> None:
     rules = ruleset(tmp_path)
+    # due on Sunday of next week: inside the "this week or next" window whatever weekday today is
+    # (a fixed nine days falls past it on a Saturday or a Sunday)
+    due = (next_week_end(TODAY) - TODAY).days
     poll(store, rules, "bills", [bill(1, COOP), bill(2, "사회적협동조합 지원법안")], kind="assembly_bills")
     poll(
         store,
@@ -232,7 +236,7 @@ def test_weekly_summary_for_representatives(store: Store, tmp_path: Path) -> Non
         store,
         rules,
         "notices",
-        [notice(7, "협동조합 기본법 시행령 개정 입법예고", TODAY + timedelta(days=9))],
+        [notice(7, "협동조합 기본법 시행령 개정 입법예고", TODAY + timedelta(days=due))],
         kind="assembly_notices",
     )
     poll(store, rules, "mois", [press(1, "신규 마을기업 선정")])
@@ -241,7 +245,7 @@ def test_weekly_summary_for_representatives(store: Store, tmp_path: Path) -> Non
     assert digest.kind == "weekly" and digest.period.startswith(str(TODAY.isocalendar()[0]))
     assert "마을기업·자활기업 1건 · 협동조합 3건" in text
     assert "■ 움직인 의안과 현재 단계 (1건)" in text and "접수 → 체계자구 심사" in text
-    assert "■ 의견 제출 필요 (이번 주·다음 주 마감, 1건)" in text and "의견마감 D-9" in text
+    assert "■ 의견 제출 필요 (이번 주·다음 주 마감, 1건)" in text and f"의견마감 D-{due}" in text
     assert ") (" not in text  # no doubled parentheses in headings
     assert "■ 중요 항목" in text
 
