@@ -191,18 +191,21 @@ MIGRATIONS: tuple[str | Callable[[sqlite_utils.Database], None], ...] = (
 DAILY_REACH = timedelta(days=30)
 
 # The item columns every event row carries (digest_events, urgent_events).
-_EVENT_ITEM_COLUMNS = (
+EVENT_ITEM_COLUMNS = (
     "i.id AS item_id, i.source, i.key, i.title, i.url, i.summary, i.published_at, i.first_seen_at, "
     "i.fields, i.thread, i.matter_id"
 )
 # "Not yet carried to the destination (the one parameter)": from the event's few ledger rows,
 # never from every delivery to the destination (the planner would pick deliveries_destination,
-# which grows with the ledger). {urgent}: which alerts count as having carried the event.
+# which grows with the ledger). A daily digest counts an alert's skipped events as not carried
+# (they still go to the daily); an alert check counts them as carried (never alerted again).
 _NOT_CARRIED = (
     "NOT EXISTS (SELECT 1 FROM delivery_events de INDEXED BY delivery_events_event "
     "JOIN deliveries d ON d.id = de.delivery_id "
-    "WHERE de.event_id = e.id AND d.destination = ? AND (d.kind = 'daily' OR {urgent}))"
+    "WHERE de.event_id = e.id AND d.destination = ? AND (d.kind = 'daily' OR {}))"
 )
+NOT_CARRIED_BY_DIGESTS = _NOT_CARRIED.format("(d.kind = 'urgent' AND de.skipped = 0)")
+NOT_CARRIED_BY_ALERTS = _NOT_CARRIED.format("d.kind = 'urgent'")
 
 
 def _canonical_keys(db: sqlite_utils.Database) -> None:
@@ -1310,7 +1313,7 @@ class Store:
         """
         where, params = ["e.announce = 1", "EXISTS (SELECT 1 FROM matches m WHERE m.event_id = e.id)"], []
         if undelivered_to is not None:
-            where.append(_NOT_CARRIED.format(urgent="(d.kind = 'urgent' AND de.skipped = 0)"))
+            where.append(NOT_CARRIED_BY_DIGESTS)
             params.append(undelivered_to)
         # seen_at: the latest created_at up to this event in id order. Ids only grow, so an
         # event recorded while the clock was set back is not older than the one before it
@@ -1326,7 +1329,7 @@ class Store:
         rows = self.rows(
             "WITH seen AS (SELECT id, MAX(created_at) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) "
             "AS seen_at FROM events WHERE id >= ? AND id < ?) "
-            f"SELECT e.id, e.type, e.detail, e.created_at, s.seen_at, {_EVENT_ITEM_COLUMNS} "
+            f"SELECT e.id, e.type, e.detail, e.created_at, s.seen_at, {EVENT_ITEM_COLUMNS} "
             "FROM events e JOIN seen s ON s.id = e.id JOIN items i ON i.id = e.item_id "
             f"WHERE {' AND '.join(where)} ORDER BY e.id",
             [*window, *params, *window],
@@ -1353,14 +1356,13 @@ class Store:
         after every poll costs what the window's few urgent events cost, not its every event.
         """
         first = self._first_event_at(since)
-        not_carried = _NOT_CARRIED.format(urgent="d.kind = 'urgent'")
         rows = self.rows(
-            f"SELECT e.id, e.type, e.detail, e.created_at, {_EVENT_ITEM_COLUMNS} "
+            f"SELECT e.id, e.type, e.detail, e.created_at, {EVENT_ITEM_COLUMNS} "
             "FROM events e JOIN items i ON i.id = e.item_id "
             "WHERE e.id IN (SELECT m.event_id FROM matches m INDEXED BY matches_urgent "
             "WHERE m.priority = 'urgent' AND m.event_id >= ?) "
             "AND e.announce = 1 AND e.type IN ('new', 'stage', 'agenda') "
-            f"AND {not_carried} ORDER BY e.id",
+            f"AND {NOT_CARRIED_BY_ALERTS} ORDER BY e.id",
             [first, undelivered_to],
         )
         return self._with_matches(rows, "event_id", "id")
