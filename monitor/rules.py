@@ -128,6 +128,10 @@ class Matcher:
             if self._terms
             else None
         )
+        # (rule index, its fields, text one of its patterns needs or None): checked per item
+        self._regex_checks = [
+            (i, tuple(self.rules[i].config.fields), self._regex_needs[i]) for i in self._regex_rules
+        ]
         self._fields = sorted(
             {f for r in self.rules for f in r.config.fields} | ({"title"} if self._has_unless() else set())
         )
@@ -166,23 +170,31 @@ class Matcher:
                 ends[term] = [last]
         return scans
 
-    def _regex_may_match(self, index: int, scans: Mapping[str, _FieldScan]) -> bool:
-        needs = self._regex_needs[index]
-        if needs is None:
-            return True
-        for name in self.rules[index].config.fields:
-            source = scans[name].folded.source
-            for need in needs:
-                if need in source:
-                    return True
-        return False
+    def _regex_candidates(self, scans: Mapping[str, _FieldScan]) -> set[int]:
+        """The regex rules whose fields hold text one of their patterns needs (all for None)."""
+        found = set()
+        for index, fields, needs in self._regex_checks:
+            if needs is None:
+                found.add(index)
+                continue
+            # plain loops, no generator: this runs for every item
+            for name in fields:
+                source = scans[name].folded.source
+                for need in needs:
+                    if need in source:
+                        found.add(index)
+                        break
+                else:
+                    continue
+                break
+        return found
 
     def match(
         self, fields: Mapping[str, str], source: str | None = None, kind: str | None = None
     ) -> list[Match]:
         """Match one item's fields (title, summary, body, committee, proposer)."""
         scans = self._scan(fields)
-        candidates = {i for i in self._regex_rules if self._regex_may_match(i, scans)}
+        candidates = self._regex_candidates(scans) if self._regex_checks else set()
         by_term = self._by_term
         for scan in scans.values():
             for term in scan.ends:
@@ -227,6 +239,23 @@ class Matcher:
             return list(spans)
         return [(s, e) for s, e in spans if not any(ms <= s and e <= me for ms, me in masks)]
 
+    @staticmethod
+    def _unmasked_folded(scan: _FieldScan, term: str, none: frozenset[str]) -> list[Span]:
+        """_unmasked in folded coordinates: no mapping back to the original text per hit.
+
+        Folded → original is strictly increasing, so containment and order are the same in
+        both; only the span a Match reports is mapped back (one lookup instead of every hit's).
+        """
+        ends = scan.ends.get(term)
+        if not ends:
+            return []
+        size = len(term) - 1
+        spans = [(end - size, end + 1) for end in ends]
+        masks = [(end - len(m) + 1, end + 1) for m in scan.ends if m in none for end in scan.ends[m]]
+        if not masks:
+            return spans
+        return [(s, e) for s, e in spans if not any(ms <= s and e <= me for ms, me in masks)]
+
     def _regex_hits(self, rule: CompiledRule, scan: _FieldScan) -> list[tuple[Span, str]]:
         masks = self._masks(scan, rule.none)
         hits = []
@@ -259,6 +288,9 @@ class Matcher:
         for term in rule.all:  # cheap first: an `all` term found nowhere settles it
             if not any(term in scans[n].ends for n in fields):
                 return None
+        # regex hits come in original-text coordinates, so a regex rule compares its term hits
+        # there too; the others stay in folded coordinates and map back only the span reported
+        unmasked = self._unmasked if rule.regex else self._unmasked_folded
         first: tuple[str, Span, list[str]] | None = None
         for name in fields:
             scan = scans[name]
@@ -268,7 +300,7 @@ class Matcher:
             for term, spelling in rule.any.items():
                 if term not in scan.ends:
                     continue
-                spans = self._unmasked(scan, term, rule.none)
+                spans = unmasked(scan, term, rule.none)
                 if spans:
                     found.append((min(spans), spelling))
             if rule.regex:
@@ -282,11 +314,14 @@ class Matcher:
             return None
         terms = first[2]
         for term, spelling in rule.all.items():
-            present = any(self._unmasked(scans[n], term, rule.none) for n in rule.config.fields)
+            present = any(unmasked(scans[n], term, rule.none) for n in rule.config.fields)
             if not present:
                 return None
             terms.append(spelling)
         name, (s, e), _ = first
+        if not rule.regex:
+            at = scans[name].folded.at
+            s, e = at(s), at(e - 1) + 1
         return Match(
             rule=rule.config.id,
             topic=rule.topic,

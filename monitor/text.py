@@ -87,22 +87,32 @@ class Folded:
 
     __slots__ = ("_origin", "source", "text")
 
-    def __init__(self, text: str, origin: tuple[int, ...] | _Kept, source: str) -> None:
+    def __init__(self, text: str, origin: tuple[int, ...] | _Kept | str, source: str) -> None:
+        """`origin`: the map itself, a _Kept, or (the usual fold) the casefolded source, when
+        plain spaces were all that was dropped."""
         self.text = text
         self.source = source
-        # most texts are scanned and never need the map (no rule term hit): built when asked
+        # most texts are scanned and never need the map (no rule term hit): built when asked,
+        # and even its lazy form only then (one object fewer per field on the matching path)
         self._origin = origin
+
+    def _kept(self) -> _Kept | tuple[int, ...]:
+        origin = self._origin
+        if isinstance(origin, str):
+            origin = self._origin = _Kept(origin, spaces_only=True)
+        return origin
 
     @property
     def origin(self) -> tuple[int, ...]:
         """For each character of `text`, its index in `source`."""
-        if isinstance(self._origin, _Kept):
-            self._origin = self._origin.positions()
-        return self._origin
+        origin = self._kept()
+        if isinstance(origin, _Kept):
+            origin = self._origin = origin.positions()
+        return origin
 
     def at(self, index: int) -> int:
         """The index in `source` of folded character `index` (origin[index], without the whole map)."""
-        origin = self._origin
+        origin = self._kept()
         return origin.at(index) if isinstance(origin, _Kept) else origin[index]
 
     def __eq__(self, other: object) -> bool:
@@ -193,8 +203,13 @@ def fold(text: str) -> Folded:
         casefolded = text.casefold()
         if len(casefolded) == len(text):
             folded = casefolded.replace(" ", "")
-            if folded.isprintable() and _IGNORED_CHAR.search(folded) is None and _stable(folded):
-                return Folded(folded, _Kept(casefolded, spaces_only=True), text)
+            if folded.isprintable() and _IGNORED_CHAR.search(folded) is None:
+                if _stable(folded):
+                    return Folded(folded, casefolded, text)
+            else:  # 「」, middle dots, other spaces: what _fold_once's own fast path returns
+                folded = _DROPPED.sub("", casefolded)
+                if _stable(folded):
+                    return Folded(folded, _Kept(casefolded, spaces_only=False), text)
     # NFC first so conjoining jamo and compatibility ideographs settle before the per-character
     # pass; per-character NFKC keeps an exact map back to the original for snippets.
     source = unicodedata.normalize("NFC", text)
