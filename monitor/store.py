@@ -20,7 +20,7 @@ import sqlite_utils
 from monitor import matters as mat
 from monitor.errors import StoreError
 from monitor.rules import Match
-from monitor.sources.base import Item, Stored
+from monitor.sources.base import SORTED_JSON, Item, Stored
 from monitor.text import iso, now, parse_datetime
 from monitor.urls import canonical_key
 
@@ -815,7 +815,7 @@ def _open_error(path: Path, mode: OpenMode, error: sqlite3.Error) -> StoreError:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return SORTED_JSON.encode(value)  # json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 class Store:
@@ -1086,17 +1086,23 @@ class Store:
         `announce_after` is set on a source's first (baseline) poll: only items published
         after it are announced. Call inside `atomic()`.
         """
-        stamp = iso(now())
+        stamp = iso(now()) or ""
         result = ApplyResult()
         events: list[Event] = []
         written: list[int] = []
+        # the stored rows of the whole batch, one query per 500 keys instead of one per item
+        stored: dict[str, tuple[Any, ...]] = {}
+        for chunk in _chunks(list(dict.fromkeys(item.key for item in items)), 500):
+            marks = ",".join("?" * len(chunk))
+            for found_row in self.db.execute(
+                "SELECT key, id, content_hash, title, fields, record_hash, summary, url FROM items "
+                f"WHERE source = ? AND key IN ({marks})",
+                [source, *chunk],
+            ).fetchall():
+                stored[found_row[0]] = found_row[1:]
         for item in items:
             record = item.record_hash()
-            row = self.db.execute(
-                "SELECT id, content_hash, title, fields, record_hash, summary, url FROM items "
-                "WHERE source = ? AND key = ?",
-                [source, item.key],
-            ).fetchone()
+            row = stored.get(item.key)
             values = [
                 item.title, item.url, item.summary, item.body, iso(item.published_at),
                 item.published_raw, item.content_hash(), _json(item.fields), item.thread, record,
@@ -1108,6 +1114,9 @@ class Store:
                     [source, item.key, *values, stamp, stamp],
                 )
                 item_id = int(cur.lastrowid or 0)
+                # a key twice in one batch (clean.py keeps one, but any caller may not) is
+                # the stored row the second time, as a lookup per item would have found
+                stored[item.key] = (item_id, values[6], item.title, values[7], record, item.summary, item.url)
                 announce = announce_after is None or (
                     item.published_at is not None and item.published_at >= announce_after
                 )
@@ -1130,11 +1139,12 @@ class Store:
                 )
                 written.append(item_id)
                 found = _changes(item_id, row[1], row[2], json.loads(row[3] or "{}"), item, row[5], row[6])
+                stored[item.key] = (item_id, values[6], item.title, values[7], record, item.summary, item.url)
                 # counted as news only when announced: a 제안이유 filled in later is not an update
                 result.updated += any(kind == "updated" and announce for kind, _, _, announce in found)
                 result.seen += not found
             for type_, key, detail, announce in found:
-                event_id = self.add_event(item_id, type_, key, detail, run_id, announce)
+                event_id = self.add_event(item_id, type_, key, detail, run_id, announce, created_at=stamp)
                 if event_id is not None:
                     events.append(Event(event_id, item_id, type_, announce, item))
         result.events = tuple(events)
@@ -1151,13 +1161,16 @@ class Store:
 
     def add_event(
         self, item_id: int, type_: str, dedupe_key: str, detail: dict[str, Any],
-        run_id: int | None, announce: bool = True,
+        run_id: int | None, announce: bool = True, created_at: str | None = None,
     ) -> int | None:  # fmt: skip
-        """Record an event once; returns its id, or None if that event exists already."""
+        """Record an event once; returns its id, or None if that event exists already.
+
+        `created_at`: the caller's stamp for a batch written in one transaction (default now).
+        """
         cur = self.db.execute(
             "INSERT OR IGNORE INTO events (item_id, type, dedupe_key, detail, announce, run_id, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [item_id, type_, dedupe_key, _json(detail), int(announce), run_id, iso(now())],
+            [item_id, type_, dedupe_key, _json(detail), int(announce), run_id, created_at or iso(now())],
         )
         return int(cur.lastrowid) if cur.rowcount == 1 and cur.lastrowid else None
 

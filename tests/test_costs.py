@@ -330,3 +330,23 @@ def test_a_wrong_retention_setting_is_one_line_naming_the_field(tmp_path: Path, 
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "retention item_text_days: Input should be greater than or equal to 1" in result.output
     assert "unknown key 'runs_day'" in result.output
+
+
+def test_a_batch_is_looked_up_in_one_query_and_a_key_twice_is_new_then_updated(
+    store: Store, tmp_path: Path
+) -> None:
+    """apply_items reads the batch's stored rows at once (not a SELECT per item), and still sees
+    what it wrote itself: a key given twice in one batch is one row, `new` then `updated`."""
+    rules = ruleset(tmp_path)
+    poll(store, rules, "mois", [press(n, f"마을기업 소식 {n}") for n in range(1, 600)])
+    first, again = press(900, "마을기업 새 소식"), press(900, "마을기업 새 소식 (수정)")
+    statements = traced(store)
+    poll(store, rules, "mois", [*(press(n, f"마을기업 소식 {n}") for n in range(1, 600)), first, again])
+    store.db.conn.set_trace_callback(None)
+    lookups = [s for s in statements if s.startswith("SELECT key, id, content_hash")]
+    assert len(lookups) == 2  # 601 keys: two chunks of at most 500
+    rows = store.db.execute("SELECT id, title FROM items WHERE key = ?", [first.key]).fetchall()
+    assert len(rows) == 1 and rows[0][1] == "마을기업 새 소식 (수정)"
+    events = store.db.execute("SELECT type FROM events WHERE item_id = ? ORDER BY id", [rows[0][0]])
+    types = [r[0] for r in events]
+    assert types == ["new", "updated"]

@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from monitor.http import HttpClient
 
 
+# One encoder each, made once: json.dumps with any option builds a new JSONEncoder per call,
+# which costs more than encoding a title (these run several times per stored item). Same output
+# as json.dumps(…, ensure_ascii=False[, sort_keys=True, default=str]): stored hashes stay valid.
+_PLAIN = json.JSONEncoder(ensure_ascii=False)
+SORTED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
 @dataclass
 class Item:
     """One thing a source lists: a bill, a notice, a press release, a board post."""
@@ -34,16 +40,13 @@ class Item:
 
     def content_hash(self) -> str:
         """Hash of what a reader reads (title, summary); a change means an `updated` event."""
-        payload = json.dumps([self.title, self.summary], ensure_ascii=False)
+        payload = _PLAIN.encode([self.title, self.summary])
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
     def record_hash(self) -> str:
         """Hash of everything stored; a change rewrites the row (stage, dates, links …)."""
-        payload = json.dumps(
-            [self.title, self.summary, self.body, self.url, self.published_raw, self.thread, self.fields],
-            ensure_ascii=False,
-            sort_keys=True,
-            default=str,
+        payload = SORTED_JSON.encode(
+            [self.title, self.summary, self.body, self.url, self.published_raw, self.thread, self.fields]
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
