@@ -162,7 +162,8 @@ def store_batch(
             # First poll of a new source: store everything, announce only the recent past.
             announce_after = now() - timedelta(days=source.backfill_days) if baseline else None
             result = store.apply_items(
-                source.id, batch.items, run_id=outcome.run_id, announce_after=announce_after
+                source.id, batch.items, run_id=outcome.run_id, announce_after=announce_after,
+                kind=source.kind,
             )
             outcome.fetched, outcome.new, outcome.updated = (
                 len(batch.items), result.new, result.updated,

@@ -485,6 +485,27 @@ class _MatterWriter:
             for item_id in rest:
                 self._assign_one(item_id)
 
+    def matter_of_new_post(self, kind: str, source: str, key: str, title: str, summary: str) -> int | None:
+        """The matter of a post about to be stored when it is a matter of its own (`item:` key),
+        made now, so the item is written once with its matter; None for a law kind or a post
+        naming a bill (`assign` places those after the insert, as before).
+
+        A new post cannot be what another item waits for, so placing it before its row exists
+        decides the same as placing it after (`assign`'s `_alone` path).
+        """
+        if kind in mat.LAW_KINDS:
+            return None
+        post = mat.Record(kind, source, key, title or "", summary=summary or "")
+        matter_key = self.key_for(post)
+        if not matter_key.startswith("item:"):
+            return None
+        cur = self.db.conn.execute(
+            "INSERT INTO matters (key, title, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING",
+            [matter_key, mat.title_of(post), self.stamp, self.stamp],
+        )
+        return int(cur.lastrowid) if cur.rowcount == 1 and cur.lastrowid else self._id(matter_key)
+
     def _alone(self, posts: dict[int, tuple[str, str]], kind: str | None) -> None:
         """Make each post its own matter, a statement per batch and not per post (ingest's speed).
 
@@ -566,7 +587,7 @@ class ApplyResult:
     updated: int = 0
     seen: int = 0
     events: tuple[Event, ...] = ()
-    written: tuple[int, ...] = ()  # ids of the rows inserted or rewritten (their matter may change)
+    written: tuple[int, ...] = ()  # rows inserted or rewritten whose matter assign_matters decides
 
 
 def _changes(
@@ -1079,14 +1100,19 @@ class Store:
         return self._stored("i.thread = ?", [thread])
 
     def apply_items(
-        self, source: str, items: Sequence[Item], *, run_id: int, announce_after: datetime | None
-    ) -> ApplyResult:
+        self, source: str, items: Sequence[Item], *, run_id: int, announce_after: datetime | None,
+        kind: str | None = None,
+    ) -> ApplyResult:  # fmt: skip
         """Store a batch and record what happened: `new`, `updated`, `stage`, `deadline` events.
 
         `announce_after` is set on a source's first (baseline) poll: only items published
-        after it are announced. Call inside `atomic()`.
+        after it are announced. `kind`: the source's kind, written with each new item, and a
+        new post that is a matter of its own gets that matter in the same INSERT (not written
+        twice); `written` lists the items `assign_matters` still has to place. Call inside
+        `atomic()`.
         """
         stamp = iso(now()) or ""
+        writer = _MatterWriter(self.db, stamp) if kind is not None else None
         result = ApplyResult()
         events: list[Event] = []
         written: list[int] = []
@@ -1108,10 +1134,14 @@ class Store:
                 item.published_raw, item.content_hash(), _json(item.fields), item.thread, record,
             ]  # fmt: skip
             if row is None:
+                matter_id = (
+                    writer.matter_of_new_post(kind or "", source, item.key, item.title, item.summary)
+                    if writer is not None else None
+                )  # fmt: skip
                 cur = self.db.execute(
-                    f"INSERT INTO items (source, key, {ITEM_COLUMNS}, first_seen_at, last_seen_at) "
-                    f"VALUES (?, ?, {', '.join('?' * len(values))}, ?, ?)",
-                    [source, item.key, *values, stamp, stamp],
+                    f"INSERT INTO items (source, key, {ITEM_COLUMNS}, first_seen_at, last_seen_at, kind, "
+                    f"matter_id) VALUES (?, ?, {', '.join('?' * len(values))}, ?, ?, ?, ?)",
+                    [source, item.key, *values, stamp, stamp, kind, matter_id],
                 )
                 item_id = int(cur.lastrowid or 0)
                 # a key twice in one batch (clean.py keeps one, but any caller may not) is
@@ -1125,7 +1155,8 @@ class Store:
                     detail = {"from": None, "to": item.fields["deadline"]}
                     found.append(("deadline", f"{item_id}:deadline:{detail['to']}", detail, announce))
                 result.new += 1
-                written.append(item_id)
+                if matter_id is None:
+                    written.append(item_id)
             elif row[4] == record:
                 self.db.execute("UPDATE items SET last_seen_at = ? WHERE id = ?", [stamp, row[0]])
                 result.seen += 1

@@ -299,8 +299,13 @@ def html_fragment_text(fragment: str) -> str:
 
 
 def tz() -> ZoneInfo:
-    """The service's time zone (MONITOR_TZ, default Asia/Seoul)."""
-    return ZoneInfo(os.environ.get("MONITOR_TZ") or "Asia/Seoul")
+    """The service's time zone (MONITOR_TZ, default Asia/Seoul), read anew each call (tests set it)."""
+    return _zone(os.environ.get("MONITOR_TZ") or "Asia/Seoul")
+
+
+@lru_cache(maxsize=8)  # tz() runs for every stamp written: ZoneInfo's own cache costs more
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 SEOUL = ZoneInfo("Asia/Seoul")

@@ -61,11 +61,13 @@ def absolute(link: str | None, base: str | None) -> str | None:
     link = (link or "").strip()
     if not link:
         return None
-    # most links are absolute already: urljoin would only parse them twice
-    url = link if not base or link.startswith(("https://", "http://")) else urljoin(base, link)
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return None
-    return strip_session(url)
+    # most links are absolute http(s) already: nothing to join, and nothing to parse to know it
+    if not link.startswith(("https://", "http://")):
+        url = urljoin(base, link) if base else link
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            return None
+        link = url
+    return strip_session(link)
 
 
 def canonical_key(key: str) -> str:
