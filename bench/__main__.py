@@ -1,6 +1,6 @@
 """Run the benchmarks and the fault table, write bench/RESULTS.md: `python -m bench [--quick]`.
 
-Not a test: the figures depend on the machine. Takes about 5 minutes on 2 cores (--quick: 2);
+Not a test: the figures depend on the machine. Takes about 6 minutes on 2 cores (--quick: 3);
 `--big` adds the ~1.1M-item history DB: about 1.5 minutes more and 6 GB of temporary disk (the
 committed RESULTS.md is a `--big` run).
 """

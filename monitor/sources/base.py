@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _PLAIN = json.JSONEncoder(ensure_ascii=False)
 SORTED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 
+
 @dataclass
 class Item:
     """One thing a source lists: a bill, a notice, a press release, a board post."""
