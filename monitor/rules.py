@@ -239,22 +239,22 @@ class Matcher:
             return list(spans)
         return [(s, e) for s, e in spans if not any(ms <= s and e <= me for ms, me in masks)]
 
-    @staticmethod
-    def _unmasked_folded(scan: _FieldScan, term: str, none: frozenset[str]) -> list[Span]:
-        """_unmasked in folded coordinates: no mapping back to the original text per hit.
+    @classmethod
+    def _unmasked_folded(cls, scan: _FieldScan, term: str, none: frozenset[str]) -> list[Span]:
+        """The first unmasked hit of term, in original coordinates ([] if none).
 
-        Folded → original is strictly increasing, so containment and order are the same in
-        both; only the span a Match reports is mapped back (one lookup instead of every hit's).
+        Without an exclusion hit in the field, the first hit is mapped back alone; with one,
+        masks are compared in original coordinates (a character NFKC expands, ㈜ → (주), maps
+        several folded characters to one original one).
         """
         ends = scan.ends.get(term)
         if not ends:
             return []
-        size = len(term) - 1
-        spans = [(end - size, end + 1) for end in ends]
-        masks = [(end - len(m) + 1, end + 1) for m in scan.ends if m in none for end in scan.ends[m]]
-        if not masks:
-            return spans
-        return [(s, e) for s, e in spans if not any(ms <= s and e <= me for ms, me in masks)]
+        if not any(m in none for m in scan.ends):
+            end, at = min(ends), scan.folded.at
+            return [(at(end - len(term) + 1), at(end) + 1)]
+        spans = cls._unmasked(scan, term, none)
+        return [min(spans)] if spans else []
 
     def _regex_hits(self, rule: CompiledRule, scan: _FieldScan) -> list[tuple[Span, str]]:
         masks = self._masks(scan, rule.none)
@@ -319,9 +319,6 @@ class Matcher:
                 return None
             terms.append(spelling)
         name, (s, e), _ = first
-        if not rule.regex:
-            at = scans[name].folded.at
-            s, e = at(s), at(e - 1) + 1
         return Match(
             rule=rule.config.id,
             topic=rule.topic,

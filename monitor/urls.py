@@ -61,9 +61,12 @@ def absolute(link: str | None, base: str | None) -> str | None:
     link = (link or "").strip()
     if not link:
         return None
-    # most links are absolute http(s) already: nothing to join, and nothing to parse to know it
-    if not link.startswith(("https://", "http://")):
-        url = urljoin(base, link) if base else link
+    # most links are plain absolute http(s) ones: nothing to join, and nothing to parse to know
+    # it. Brackets (an IPv6 host) or non-ASCII text still go through urlsplit, which refuses the
+    # malformed ones (`http://[::1`, a host invalid under NFKC) with ValueError as before.
+    plain = link.startswith(("https://", "http://")) and link.isascii() and "[" not in link
+    if not plain:
+        url = urljoin(base, link) if base and not link.startswith(("https://", "http://")) else link
         if urlsplit(url).scheme.lower() not in ("http", "https"):
             return None
         link = url

@@ -124,8 +124,19 @@ def test_the_alert_check_reads_only_the_urgent_events_of_its_window(store: Store
     through the urgent-matches index; what an alert or a daily carried is not read again."""
     rules = ruleset(tmp_path)
     notify = {"destinations": {"main": {"type": "slack", "channel": "C0POLICY"}}, "urgent": ["main"]}
+    # an urgent bill seen ten days ago, before the alert window: never read again
+    poll(store, rules, "bills", [bill(9, f"{COOP} 9")], kind="assembly_bills")
+    old = (now() - timedelta(days=10)).isoformat(timespec="seconds")
+    store.db.execute("UPDATE events SET created_at = ?", [old])
     poll(store, rules, "mois", [press(n, f"마을기업 소식 {n}") for n in range(200)])  # flagged, normal
     poll(store, rules, "bills", [bill(1, COOP), bill(2, "사회적협동조합 지원법안")], kind="assembly_bills")
+    # an urgent match on an unannounced event (a baseline's old item, a silent change): no alert
+    (silent,) = store.db.execute("SELECT id, item_id FROM events WHERE item_id = (SELECT MAX(item_id) "
+                                 "FROM events)").fetchall()  # fmt: skip
+    quiet = store.add_event(silent[1], "stage", f"{silent[1]}:stage:quiet", {}, None, announce=False)
+    copied = "item_id, rule, topic, priority, field, terms, snippet, created_at"
+    store.db.execute(f"INSERT INTO matches (event_id, {copied}) SELECT ?, {copied} FROM matches "
+                     "WHERE event_id = ?", [quiet, silent[0]])  # fmt: skip
     job = Job(store, config(notify), rules, TODAY, to="console")
     cutoff = (now() - timedelta(days=3)).isoformat(timespec="seconds")
 

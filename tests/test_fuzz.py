@@ -165,6 +165,45 @@ def test_the_automaton_finds_exactly_what_str_find_finds_in_each_field(
         assert {t: sorted(e) for t, e in scan.ends.items()} == want, name
 
 
+class OriginalCoordinates(Matcher):
+    """The matcher as it was: every hit of every term mapped back to the original text before
+    masks and order are judged (the fast path maps back the first unmasked hit only)."""
+
+    _unmasked_folded = Matcher._unmasked
+
+
+# Characters NFKC or casefold turn into several (㈜ → (주), ㎡ → m2, ﬁ → fi, ß → ss): several
+# folded characters then share one original index, where masks and ties are easy to get wrong.
+EXPANDING_PIECES = ["㈜", "㈔", "㎡", "㉑", "ﬁ", "ß", "İ", "주", "m", "2", "협동", "조합", " "]
+EXPANDING_TEXT = st.lists(st.sampled_from(EXPANDING_PIECES), max_size=10).map("".join)
+EXPANDING_TERMS = st.lists(
+    st.sampled_from(["㈜", "주", "(주)", "㎡", "m", "2", "m2", "ﬁ", "fi", "ß", "ss", "i", "협동", "조합"]),
+    min_size=1, max_size=3,
+)  # fmt: skip
+
+
+@FAST
+@given(
+    st.lists(st.tuples(EXPANDING_TERMS, st.lists(st.sampled_from(["주", "m", "2", "(", "i", "s", "협동"]),
+                                                  max_size=2)), min_size=1, max_size=3),
+    EXPANDING_TEXT,
+    EXPANDING_TEXT,
+)  # fmt: skip
+@example([(["㈜"], ["주"])], "㈜한국협동", "")  # a mask over part of one character's expansion
+@example([(["m", "2"], [])], "면적 100㎡", "")  # two terms starting in one character: spelling order
+def test_matches_are_those_judged_in_original_coordinates(
+    rules: list[tuple[list[str], list[str]]], title: str, summary: str
+) -> None:
+    from monitor.config import RuleSet, TopicFile
+
+    topic = TopicFile.model_validate({"topic": "t", "label": "T", "rules": [
+        {"id": f"r{n}", "any": any_, "none": none} for n, (any_, none) in enumerate(rules)
+    ]})  # fmt: skip
+    ruleset = RuleSet((topic,), {"t": ROOT / "rules" / "t.yaml"})
+    fields = {"title": title, "summary": summary}
+    assert Matcher(ruleset).match(fields) == OriginalCoordinates(ruleset).match(fields)
+
+
 @FAST
 @given(st.text(st.sampled_from([*"생협상생협력학생조합 (가A"]), max_size=30))
 def test_the_regex_prefilter_never_skips_a_rule_whose_regex_matches(text: str) -> None:

@@ -198,3 +198,16 @@ def test_unless_title_silences_a_rule_for_the_whole_item() -> None:
     assert [x.rule for x in m.match({"title": "협동조합 지원법안", "summary": summary})] == ["general"]
     both = m.match({"title": "농업협동조합법 일부개정법률안", "summary": "사회적협동조합과의 협력을 지원함."})
     assert [x.rule for x in both] == ["social"]
+
+
+def test_a_character_that_folds_to_several_is_masked_and_ordered_as_written() -> None:
+    """㈜ folds to (주) and ㎡ to m2: an exclusion covering the whole character hides a term
+    inside it, and terms starting in one character keep their spelling order."""
+    m = matcher({"topic": "t", "label": "T", "rules": [
+        {"id": "corp", "any": ["㈜"], "none": ["주"]},
+        {"id": "area", "any": ["㎡"], "none": ["m"]},
+        {"id": "both", "any": ["m", "2"]},
+    ]})  # fmt: skip
+    assert m.match({"title": "㈜한국협동", "summary": ""}) == []
+    found = m.match({"title": "면적 100㎡", "summary": ""})
+    assert [(x.rule, x.terms) for x in found] == [("both", ("2", "m"))]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -473,3 +473,53 @@ def test_a_decree_notice_has_no_assembly_road() -> None:
                  fields={"stage": "정부 입법예고"})  # fmt: skip
     assert not View(1, "notice:gov:90121", decree.title, None, [decree]).on_assembly_road
     assert View(2, "notice:gov:90122", act.title, None, [act]).on_assembly_road
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store(tmp_path / "monitor.db")
+    yield opened
+    opened.close()
+
+
+def test_a_new_post_is_stored_with_its_kind_and_matter_and_a_post_naming_a_bill_joins_it(
+    store: Store, tmp_path: Path
+) -> None:
+    """New posts get their own matter and their kind in the INSERT itself; one naming a stored
+    bill's number still joins that bill's matter (placed after the insert)."""
+    from tests.seed import press
+
+    rules = ruleset(tmp_path)
+    poll(store, rules, "bills", [bill(7, "협동조합 기본법 일부개정법률안")], kind="assembly_bills")
+    naming_title = "협동조합 기본법 개정안(의안번호 2200007) 설명자료"
+    written: list[str] = []
+    store.db.conn.set_trace_callback(written.append)
+    poll(store, rules, "mois", [press(1, "마을기업 소식")])  # a post of its own: one write of its row
+    store.db.conn.set_trace_callback(None)
+    assert [w for w in written if w.startswith("INSERT INTO items")] and not [
+        w for w in written if w.startswith("UPDATE items")
+    ]
+    poll(store, rules, "mois", [press(2, naming_title)])
+    rows = {r[0]: r[1:] for r in store.db.execute(
+        "SELECT i.key, i.kind, m.key FROM items i JOIN matters m ON m.id = i.matter_id"
+    ).fetchall()}  # fmt: skip
+    alone, naming = press(1, "").key, press(2, "").key
+    assert rows[alone] == ("rss", f"item:mois:{alone}")
+    assert rows[naming] == ("rss", "bill:PRC_SEED0007")
+    unplaced = store.db.execute("SELECT COUNT(*) FROM items WHERE matter_id IS NULL OR kind IS NULL")
+    assert unplaced.fetchone() == (0,)
+
+
+def test_a_bill_folded_into_a_later_one_of_a_large_batch_follows_it(store: Store, tmp_path: Path) -> None:
+    """600 new bills in one poll (two chunks of placement): a bill folded into a 대안 that was
+    itself folded into another follows the chain whatever chunk each is in."""
+    items = [bill(100 + n, f"법안 {n}") for n in range(600)]
+    items[10] = bill(110, "법안 10", alternative={"bill_id": "PRC_SEED0690"})
+    items[590] = bill(690, "법안 590", alternative={"bill_id": "PRC_SEED0695"})
+    items[595] = bill(695, "법안 595(대안)")
+    poll(store, ruleset(tmp_path), "bills", items, kind="assembly_bills")
+    placed = dict(store.db.execute(
+        "SELECT i.key, m.key FROM items i JOIN matters m ON m.id = i.matter_id "
+        "WHERE i.key IN ('PRC_SEED0110', 'PRC_SEED0690', 'PRC_SEED0695')"
+    ).fetchall())  # fmt: skip
+    assert placed == dict.fromkeys(["PRC_SEED0110", "PRC_SEED0690", "PRC_SEED0695"], "bill:PRC_SEED0695")

@@ -59,6 +59,14 @@ def test_absolute_links_resolve_against_the_base_and_keep_only_http(
     assert absolute(link, base) == url
 
 
+@pytest.mark.parametrize("link", ["http://[::1", "https://[abc]/x", "http://exa\uff0fmple.com/"])
+def test_a_malformed_absolute_link_is_refused_not_stored(link: str) -> None:
+    """urlsplit's own refusal (an unclosed IPv6 host, a host invalid under NFKC) still reaches the
+    caller (the poll fails with it) although plain absolute links skip parsing."""
+    with pytest.raises(ValueError):
+        absolute(link, "https://x.go.kr/")
+
+
 @pytest.mark.parametrize(
     ("key", "canonical"),
     [
