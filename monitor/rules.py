@@ -240,12 +240,13 @@ class Matcher:
         return [(s, e) for s, e in spans if not any(ms <= s and e <= me for ms, me in masks)]
 
     @classmethod
-    def _unmasked_folded(cls, scan: _FieldScan, term: str, none: frozenset[str]) -> list[Span]:
-        """The first unmasked hit of term, in original coordinates ([] if none).
+    def _first_unmasked(cls, scan: _FieldScan, term: str, none: frozenset[str]) -> list[Span]:
+        """The first unmasked hit of term, in original coordinates ([] if none): all a rule's
+        judgement needs of a term (whether it counts, and where it first does).
 
-        Without an exclusion hit in the field, the first hit is mapped back alone; with one,
-        masks are compared in original coordinates (a character NFKC expands, ㈜ → (주), maps
-        several folded characters to one original one).
+        Without an exclusion hit in the field, the first hit is mapped back alone, not every
+        hit; with one, masks are compared in original coordinates, where a character NFKC
+        expands (㈜ → (주)) is one character, as a reader sees it.
         """
         ends = scan.ends.get(term)
         if not ends:
@@ -288,9 +289,6 @@ class Matcher:
         for term in rule.all:  # cheap first: an `all` term found nowhere settles it
             if not any(term in scans[n].ends for n in fields):
                 return None
-        # regex hits come in original-text coordinates, so a regex rule compares its term hits
-        # there too; the others stay in folded coordinates and map back only the span reported
-        unmasked = self._unmasked if rule.regex else self._unmasked_folded
         first: tuple[str, Span, list[str]] | None = None
         for name in fields:
             scan = scans[name]
@@ -300,7 +298,7 @@ class Matcher:
             for term, spelling in rule.any.items():
                 if term not in scan.ends:
                     continue
-                spans = unmasked(scan, term, rule.none)
+                spans = self._first_unmasked(scan, term, rule.none)
                 if spans:
                     found.append((min(spans), spelling))
             if rule.regex:
@@ -314,7 +312,7 @@ class Matcher:
             return None
         terms = first[2]
         for term, spelling in rule.all.items():
-            present = any(unmasked(scans[n], term, rule.none) for n in rule.config.fields)
+            present = any(self._first_unmasked(scans[n], term, rule.none) for n in rule.config.fields)
             if not present:
                 return None
             terms.append(spelling)

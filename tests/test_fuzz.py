@@ -169,7 +169,7 @@ class OriginalCoordinates(Matcher):
     """The matcher as it was: every hit of every term mapped back to the original text before
     masks and order are judged (the fast path maps back the first unmasked hit only)."""
 
-    _unmasked_folded = Matcher._unmasked
+    _first_unmasked = Matcher._unmasked
 
 
 # Characters NFKC or casefold turn into several (㈜ → (주), ㎡ → m2, ﬁ → fi, ß → ss): several
