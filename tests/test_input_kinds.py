@@ -477,15 +477,16 @@ REST = [
 ]  # fmt: skip
 
 
-def rest_list(row_tag: str, seq_tag: str, title_tag: str, rows_: list[tuple[str, str, str]]) -> bytes:
-    """A REST list in the shape of fixtures/lawmaking/rest_*.xml: (seq, title, pntcDt) rows."""
+def rest_list(row_tag: str, seq_tag: str, title_tag: str, rows_: list[tuple[str, ...]]) -> bytes:
+    """A REST list in the shape of fixtures/lawmaking/rest_*.xml: (seq, title, pntcDt[, edYd]) rows."""
     body = "".join(
         f"    <{row_tag}>\n      <{seq_tag}>{seq}</{seq_tag}>\n"
         f"      <{title_tag}><![CDATA[[진행]{title}]]></{title_tag}>\n      <lsClsNm>대통령령</lsClsNm>\n"
         "      <asndOfiNm>재정경제부</asndOfiNm>\n      <pntcNo>2026-512</pntcNo>\n"
-        f"      <pntcDt>{posted}</pntcDt>\n      <stYd>{posted}</stYd>\n      <edYd>2026. 12. 14.</edYd>\n"
+        f"      <pntcDt>{posted}</pntcDt>\n      <stYd>{posted}</stYd>\n"
+        f"      <edYd>{end[0] if end else '2026. 12. 14.'}</edYd>\n"
         f"      <readCnt>3</readCnt>\n      <announceType>TYPE5</announceType>\n    </{row_tag}>\n"
-        for seq, title, posted in rows_
+        for seq, title, posted, *end in rows_
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<result>\n  <retMsg>200</retMsg>\n'
@@ -504,6 +505,7 @@ def test_lawmaking_rest_titles_links_and_dates(
         ("88601", MARKUP, "2026. 11. 30."),
         ("88602", ESCAPED, "2026. 11. 30."),
         ("88603", "기간 미정 입법예고", "미정"),
+        ("88604", "마감일 미정 입법예고", "2026. 11. 30.", "추후 공지"),
     ])  # fmt: skip
     server.expect_request(path).respond_with_data(body, content_type="application/xml;charset=UTF-8")
     write_sources([{**lawmaking_source(server, kind), "page_size": 100}])
@@ -513,6 +515,10 @@ def test_lawmaking_rest_titles_links_and_dates(
     assert items["88601"]["published_at"] == "2026-11-30T00:00:00+09:00"
     assert items["88603"]["published_at"] is None
     assert unreadable(outcome, "미정")
+    # an unreadable 의견마감 is named too (field and raw text), and no deadline is stored
+    assert any("'추후 공지' (deadline)" in w for w in outcome["warnings"]), outcome["warnings"]
+    assert "deadline" not in items["88604"]["fields"] and "_unreadable" not in items["88604"]["fields"]
+    assert items["88601"]["fields"]["deadline"] == "2026-12-14"
     assert items["88601"]["url"].startswith(server.url_for(detail.format(seq="88601")))  # built, absolute
     assert_clean_links(items)
 
@@ -667,6 +673,9 @@ def test_assembly_dates_parse_and_unreadable_ones_are_named(
 ) -> None:
     good = assembly.add(bill_row(71, "사회적기업 육성법 일부개정법률안", "2026-11-30"))
     bad = assembly.add(bill_row(72, "협동조합 기본법 일부개정법률안", "2026-11-3O"))  # a letter O
+    # a stage date that is not one: the stage would silently stay 접수 without a word
+    odd = assembly.add(bill_row(73, "사회적경제기본법안", "2026-11-20", committee="재정경제기획위원회",
+                                CMT_PRESENT_DT="2026-11-2l"))  # fmt: skip
     assembly.notices.append(notice_row(good, "2026-12-10"))
     assembly.notices.append(notice_row(bad, "12월 10일"))
     assembly_sources(server, write_sources)
@@ -675,9 +684,11 @@ def test_assembly_dates_parse_and_unreadable_ones_are_named(
     assert bills[good["BILL_ID"]]["published_at"] == "2026-11-30T00:00:00+09:00"
     assert bills[bad["BILL_ID"]]["published_at"] is None
     assert unreadable(outcomes["bills"], "2026-11-3O")
+    assert any("'2026-11-2l' (CMT_PRESENT_DT)" in w for w in outcomes["bills"]["warnings"])
+    assert "_unreadable" not in bills[odd["BILL_ID"]]["fields"]
     assert notices[good["BILL_ID"]]["fields"]["deadline"] == "2026-12-10"
     assert "deadline" not in notices[bad["BILL_ID"]]["fields"]
-    assert unreadable(outcomes["notices"], "12월 10일")
+    assert any("'12월 10일' (deadline)" in w for w in outcomes["notices"]["warnings"])
 
 
 # --- a database of the previous schema is re-keyed on open -----------------------------------

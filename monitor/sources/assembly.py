@@ -18,8 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.config import SourceConfig
 from monitor.errors import ApiError, ParseError
-from monitor.sources.base import Batch, Item, Kind, PollContext, Stored
-from monitor.sources.clean import unreadable_date
+from monitor.sources.base import Batch, Item, Kind, PollContext, Stored, note_unreadable
 from monitor.stages import FINAL, PASSED, derive_stage
 from monitor.text import clean_whitespace, now, parse_date, plain_text, start_of_day
 
@@ -151,15 +150,18 @@ def lead_proposers(proposer: str) -> list[str]:
     return [n for n in names if n]
 
 
-def _dates(row: Mapping[str, Any]) -> dict[str, str]:
-    """Every stage date in a row, ISO formatted, by the API's field name."""
-    out = {}
+def _dates(row: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Every stage date in a row, ISO formatted, by the API's field name; and the raw text of
+    those that are not dates (a stage derived without them would be silently wrong)."""
+    out, unreadable = {}, {}
     for name, value in row.items():
         if name.endswith("_DT") and name not in ("PROPOSE_DT", "NOTI_ED_DT"):
             d = parse_date(value)
             if d is not None:
                 out[name] = d.isoformat()
-    return out
+            elif str(value or "").strip():
+                unreadable[name] = str(value)
+    return out, unreadable
 
 
 def bill_item(row: Mapping[str, Any], stored: Stored | None = None, vetoed: bool = False) -> Item:
@@ -169,7 +171,8 @@ def bill_item(row: Mapping[str, Any], stored: Stored | None = None, vetoed: bool
         raise ParseError("a bill row without BILL_ID")
     before = stored.fields if stored else {}
     # stage dates learned from ALLBILL (정부이송, 공포) are not in the list rows: keep them
-    dates = {**before.get("dates", {}), **_dates(row)}
+    read, unreadable = _dates(row)
+    dates = {**before.get("dates", {}), **read}
     result = nfc(row.get("PROC_RESULT_CD") or row.get("PROC_RESULT")) or before.get("result")
     stage = derive_stage({**dates, "PROC_RESULT_CD": result}, vetoed or before.get("stage") == "재의요구")
     proposer = nfc(row.get("PROPOSER"))
@@ -196,6 +199,8 @@ def bill_item(row: Mapping[str, Any], stored: Stored | None = None, vetoed: bool
     for name in ("PROM_LAW_NM", "PROM_NO"):
         if row.get(name) or before.get(name.lower()):
             fields[name.lower()] = nfc(row.get(name)) or before.get(name.lower())
+    for name, raw in unreadable.items():
+        note_unreadable(fields, name, raw)
     return Item(
         key=bill_id,
         title=nfc(row.get("BILL_NAME") or row.get("BILL_NM")) or (stored.title if stored else ""),
@@ -230,6 +235,8 @@ def notice_item(row: Mapping[str, Any], bill: Stored | None, stored: Stored | No
     }
     if stored and stored.fields.get("summary_checked"):
         fields["summary_checked"] = True
+    if deadline is None:  # the notice's only date
+        note_unreadable(fields, "deadline", nfc(row.get("NOTI_ED_DT")))
     summary = stored.summary if stored and stored.summary else (bill.summary if bill else "")
     return Item(
         key=bill_id,
@@ -491,9 +498,6 @@ def poll_notices(ctx: PollContext) -> Batch:
             bills = [s for s in ctx.thread(f"assembly-bill:{key}") if s.source != ctx.source.id]
             stored = ctx.stored(key)
             item = notice_item(row, bills[0] if bills else None, stored)
-            raw_deadline = nfc(row.get("NOTI_ED_DT"))
-            if raw_deadline and "deadline" not in item.fields:  # the notice's only date
-                warnings.append(unreadable_date(raw_deadline, item.title))
             # a new notice at once; one stored without its 제안이유 waits for the bounded backfill
             fresh = stored is None and _in_window(ctx, item)
             if fresh and _wants_summary(ctx, options, item) and not item.summary:

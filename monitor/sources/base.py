@@ -23,6 +23,20 @@ _PLAIN = json.JSONEncoder(ensure_ascii=False)
 SORTED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 
 
+# Dates other than the publication date (`published_raw`) that a kind found but could not read:
+# it records them as {field: raw text} under this key of `Item.fields` (`note_unreadable`), and
+# the cleaning step (sources/clean.py) turns each into a run warning and removes the key, so an
+# unreadable 의견마감 or stage date is never silently missing.
+UNREADABLE = "_unreadable"
+
+
+def note_unreadable(fields: dict[str, Any], name: str, raw: object) -> None:
+    """Record that field `name` had the date text `raw` the kind could not read (blank: nothing)."""
+    text = " ".join(str(raw or "").split())
+    if text:
+        fields.setdefault(UNREADABLE, {})[name] = text
+
+
 @dataclass
 class Item:
     """One thing a source lists: a bill, a notice, a press release, a board post."""

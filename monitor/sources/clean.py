@@ -11,7 +11,8 @@ once, for all kinds (../shared/cases/real-world/README.md):
 - keys lose session ids and fold scheme and host (case 07; http→https moves);
 - two different posts that share a key (a guid or link) are both kept under distinct keys that
   stay the same on the next poll, and the run says so (case 05); a post listed twice is kept once;
-- a date the kind could not read is a warning naming the raw text.
+- a date the kind could not read (the publication date, or one it noted with
+  `base.note_unreadable`: a deadline, a stage date) is a run warning naming the raw text.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from monitor.sources.base import Batch, Item, Stored
+from monitor.sources.base import UNREADABLE, Batch, Item, Stored
 from monitor.text import plain_text
 from monitor.urls import absolute, canonical_key
 
@@ -39,8 +40,8 @@ def derive_title(text: str, limit: int = DERIVED_TITLE_CHARS) -> str:
     return cut.rstrip(" ,.·:;-") + "…"
 
 
-def clean_item(item: Item, base: str | None) -> str | None:
-    """Clean one item in place; returns a warning (an unreadable date) or None."""
+def clean_item(item: Item, base: str | None) -> list[str]:
+    """Clean one item in place; returns its warnings (unreadable dates, with the raw text)."""
     item.title = plain_text(item.title)
     item.summary = plain_text(item.summary)
     if "<" in item.body or "&" in item.body:
@@ -50,14 +51,19 @@ def clean_item(item: Item, base: str | None) -> str | None:
         item.fields["title_derived"] = True
     item.url = absolute(item.url, base)
     item.key = canonical_key(item.key)
+    warnings = []
     if item.published_raw and item.published_at is None:
-        return unreadable_date(item.published_raw, item.title)
-    return None
+        warnings.append(unreadable_date(item.published_raw, item.title))
+    for name, raw in item.fields.pop(UNREADABLE, {}).items():
+        warnings.append(unreadable_date(raw, item.title, name))
+    return warnings
 
 
-def unreadable_date(raw: str, title: str) -> str:
-    """The run warning for a date the kind could not read: the raw text as the source wrote it."""
-    return f"unreadable date {raw!r} in '{plain_text(title)[:40]}'"
+def unreadable_date(raw: str, title: str, field: str | None = None) -> str:
+    """The run warning for a date the kind could not read: the raw text as the source wrote it,
+    and the field it was for when it is not the publication date."""
+    where = f" ({field})" if field else ""
+    return f"unreadable date {raw!r}{where} in '{plain_text(title)[:40]}'"
 
 
 def _suffixed(key: str, item: Item, group: list[Item]) -> str:
@@ -96,9 +102,7 @@ def clean_batch(batch: Batch, base: str | None, stored: Callable[[str], Stored |
     """
     groups: dict[str, list[Item]] = {}
     for item in batch.items:
-        warning = clean_item(item, batch.base_url or base)
-        if warning:
-            batch.warnings.append(warning)
+        batch.warnings.extend(clean_item(item, batch.base_url or base))
         group = groups.setdefault(item.key, [])
         # the same post listed twice (pinned rows, a feed repeating an entry): kept once
         if not any(other.title == item.title and other.url == item.url for other in group):

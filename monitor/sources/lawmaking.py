@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.config import SourceConfig
 from monitor.errors import ApiError, EmptyResult, FetchError, ParseError
 from monitor.http import decode_body, with_query
-from monitor.sources.base import Batch, Item, Kind, PollContext
+from monitor.sources.base import Batch, Item, Kind, PollContext, note_unreadable
 from monitor.sources.xmlbody import MalformedXml, child_text, parse_xml
 from monitor.text import clean_whitespace, find_dates, parse_date, start_of_day
 
@@ -307,6 +307,10 @@ def parse_api(content: bytes, spec: Spec, origin: str) -> ApiPage:
                 {"name": clean_whitespace(n), "url": u.strip()} for n, u in zip(names, links, strict=False)
             ],
         }
+        if start is None:
+            note_unreadable(fields, "period_start", child_text(row, "stYd"))
+        if end is None:  # the 의견마감 a digest counts down to
+            note_unreadable(fields, "deadline", child_text(row, "edYd"))
         items.append(
             Item(
                 key=seq,
