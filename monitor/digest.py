@@ -530,10 +530,13 @@ def build_weekly(
     destination: str,
     ctx: Context,
     views: Mapping[int, View] | None = None,
+    agenda: Sequence[Section] = (),
 ) -> Digest:
     """The representatives' summary of the past seven days and the two weeks ahead.
 
-    Each matter once: the ones that moved, then those with a comment deadline this week or
+    After the counts by topic, `agenda` (the agenda watch's "다가오는 심사 일정",
+    monitor/digest_agenda.py: meetings that take up a followed bill in the coming days). Then
+    each matter once: the ones that moved, then those with a comment deadline this week or
     next, grouped by topic, each with its road (`접수 › [위원회 심사] › …`) and D-day on its
     line; then new laws and important new items not listed above.
     """
@@ -565,6 +568,7 @@ def build_weekly(
     ))  # fmt: skip
     sections = [
         Section("이번 주 주제별 건수", [], note=counts or "이번 주에 표시된 항목이 없습니다."),
+        *agenda,
         Section("움직인 의안과 현재 단계", _grouped(moved, ctx)),
         Section("의견 제출 필요 (이번 주·다음 주 마감)", _grouped(needs_opinion, ctx, keep_order=True)),
         Section("새로 공포·시행되는 법령", [Group(None, laws)]),

@@ -121,14 +121,15 @@ def _may_take_bills(meeting: Mapping[str, Any]) -> bool:
 
 def pending_entries(
     meetings: Sequence[Mapping[str, Any]], followed: Sequence[Mapping[str, Any]], shown: set[tuple[int, str]],
-    destination: str, ctx: Context,
+    destination: str, ctx: Context, default: Sequence[str] | None = None,
 ) -> list[Entry]:  # fmt: skip
     """Meetings with no agenda published yet, of a committee a followed bill sits before.
 
     Said as a meeting ("소관 위원회 회의"), never as the bill's agenda; a bill already shown on
-    an agenda that day is not listed again.
+    an agenda that day is not listed again. `default`: the digest's own destinations for topics
+    without a route (the daily's unless given).
     """
-    bills = routed_to(list(followed), destination, ctx, ctx.notify.daily.to)
+    bills = routed_to(list(followed), destination, ctx, ctx.notify.daily.to if default is None else default)
     out = []
     for row in meetings:
         meeting = row["fields"]
@@ -165,19 +166,22 @@ def agenda_section(
     destination: str,
     ctx: Context,
     days: int = AGENDA_DAYS,
+    default: Sequence[str] | None = None,
 ) -> Section:
     """"다가오는 심사 일정" for one destination.
 
-    `events` are the destination's undelivered events (the digest's own input): agenda events
-    among them are new and carried by the digest. `agenda_rows` (Store.agenda_rows) are the
-    agenda events still standing; those from today to `days` ahead are shown whether new or
-    not, grouped by day. `meetings` and `followed` (Store.meetings, Store.followed_bills) give the
-    "소관 위원회 회의 예정" group.
+    `events` are the destination's undelivered events (the daily digest's own input): agenda
+    events among them are new and carried by the digest (the weekly passes none: it marks
+    nothing new). `agenda_rows` (Store.agenda_rows) are the agenda events still standing; those
+    from today to `days` ahead are shown whether new or not, grouped by day. `meetings` and
+    `followed` (Store.meetings, Store.followed_bills) give the "소관 위원회 회의 예정" group.
+    `default`: the digest's destinations for topics without a route (the daily's unless given).
     """
     _, window = daily_window(events, destination, ctx)
     new = {e["id"] for e in window if e["type"] == "agenda"}
     first, last = ctx.today.isoformat(), (ctx.today + timedelta(days=days)).isoformat()
-    routed = routed_to(list(agenda_rows), destination, ctx, ctx.notify.daily.to)
+    default = ctx.notify.daily.to if default is None else default
+    routed = routed_to(list(agenda_rows), destination, ctx, default)
     shown = sorted(
         (r for r in routed if r["id"] in new or first <= str(r["detail"].get("date")) <= last), key=_order
     )
@@ -187,7 +191,7 @@ def agenda_section(
     groups = [Group(day_label(day), entries) for day, entries in by_day.items()]
     on_agenda = {(int(r["item_id"]), str(r["detail"]["date"])) for r in shown}
     upcoming = [m for m in meetings if first <= str(m["fields"].get("date")) <= last]
-    pending = pending_entries(upcoming, followed, on_agenda, destination, ctx)
+    pending = pending_entries(upcoming, followed, on_agenda, destination, ctx, default)
     if pending:
         groups.append(Group(PENDING_LABEL, pending))
     return Section(SECTION_TITLE, groups)

@@ -153,10 +153,15 @@ def weekly_digests(job: Job) -> list[Digest]:
     events = job.store.digest_events(since=since)
     deadlines = job.store.flagged_with_deadline(job.today.isoformat(), next_week_end(job.today).isoformat())
     views = job.store.matter_views(r.get("matter_id") for r in [*events, *deadlines])
-    return [
-        build_weekly(events, deadlines, health, destination, ctx, views)
-        for destination in job.destinations(job.config.notify.weekly.to)
-    ]
+    agenda = AgendaState.read(job.store, job.today)
+    weekly_to = job.config.notify.weekly.to
+    out = []
+    for destination in job.destinations(weekly_to):
+        # the meetings ahead, as the daily opens with them; nothing is marked new in a weekly
+        upcoming = agenda_section([], agenda.rows, agenda.meetings, agenda.followed, destination, ctx,
+                                  default=weekly_to)  # fmt: skip
+        out.append(build_weekly(events, deadlines, health, destination, ctx, views, agenda=[upcoming]))
+    return out
 
 
 def alert_digests(job: Job) -> list[Digest]:

@@ -355,6 +355,24 @@ def test_the_daily_digest_opens_with_the_upcoming_agenda(world: Callable[..., Wo
     assert set(payload["entries"][0]["rules"]) == {"coop-basic-act", "coop-general"}
 
 
+def test_the_weekly_summary_shows_the_meetings_ahead_after_its_counts(
+    world: Callable[..., World], cli: Cli
+) -> None:
+    """The representatives see the coming 법안심사 too: the same agenda as the daily, after the
+    counts by topic, with nothing marked new (a weekly carries no agenda events)."""
+    w = world()
+    cli("poll", ok=True)
+    text = cli("digest", "weekly", "--dry-run", ok=True).output
+    sections = [line for line in text.splitlines() if line.startswith("■ ")]
+    assert sections[0].startswith("■ 이번 주 주제별 건수") and sections[1].startswith("■ 다가오는 심사 일정")
+    agenda = text.split("■ 다가오는 심사 일정")[1].split("\n■ ")[0]
+    day = agenda.split(f"[{label(w.meet)}]")[1]
+    assert f"• [긴급] {COOP}" in day and "법제사법위원회 법안심사제1소위원회" in day
+    assert "새 일정" not in agenda
+    pending = agenda.split("[소관 위원회 회의 예정 (안건 미공개)]")[1]
+    assert "• 보건복지위원회 법안심사제1소위원회 회의" in pending
+
+
 def test_the_calendar_holds_the_meeting_and_each_open_deadline_with_stable_uids(
     world: Callable[..., World], cli: Cli, workdir: Path
 ) -> None:
