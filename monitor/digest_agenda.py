@@ -121,15 +121,15 @@ def _may_take_bills(meeting: Mapping[str, Any]) -> bool:
 
 def pending_entries(
     meetings: Sequence[Mapping[str, Any]], followed: Sequence[Mapping[str, Any]], shown: set[tuple[int, str]],
-    destination: str, ctx: Context, default: Sequence[str] | None = None,
+    destination: str, ctx: Context, default: Sequence[str],
 ) -> list[Entry]:  # fmt: skip
     """Meetings with no agenda published yet, of a committee a followed bill sits before.
 
     Said as a meeting ("소관 위원회 회의"), never as the bill's agenda; a bill already shown on
     an agenda that day is not listed again. `default`: the digest's own destinations for topics
-    without a route (the daily's unless given).
+    without a route.
     """
-    bills = routed_to(list(followed), destination, ctx, ctx.notify.daily.to if default is None else default)
+    bills = routed_to(list(followed), destination, ctx, default)
     out = []
     for row in meetings:
         meeting = row["fields"]

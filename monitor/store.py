@@ -1144,9 +1144,6 @@ class Store:
                     [source, item.key, *values, stamp, stamp, kind, matter_id],
                 )
                 item_id = int(cur.lastrowid or 0)
-                # a key twice in one batch (clean.py keeps one, but any caller may not) is
-                # the stored row the second time, as a lookup per item would have found
-                stored[item.key] = (item_id, values[6], item.title, values[7], record, item.summary, item.url)
                 announce = announce_after is None or (
                     item.published_at is not None and item.published_at >= announce_after
                 )
@@ -1170,10 +1167,12 @@ class Store:
                 )
                 written.append(item_id)
                 found = _changes(item_id, row[1], row[2], json.loads(row[3] or "{}"), item, row[5], row[6])
-                stored[item.key] = (item_id, values[6], item.title, values[7], record, item.summary, item.url)
                 # counted as news only when announced: a 제안이유 filled in later is not an update
                 result.updated += any(kind == "updated" and announce for kind, _, _, announce in found)
                 result.seen += not found
+            # the row as written now: a key twice in one batch (clean.py keeps one, but any
+            # caller may not) finds it the second time, as a lookup per item would have
+            stored[item.key] = (item_id, values[6], item.title, values[7], record, item.summary, item.url)
             for type_, key, detail, announce in found:
                 event_id = self.add_event(item_id, type_, key, detail, run_id, announce, created_at=stamp)
                 if event_id is not None:

@@ -61,16 +61,16 @@ def absolute(link: str | None, base: str | None) -> str | None:
     link = (link or "").strip()
     if not link:
         return None
+    absolute_http = link.startswith(("https://", "http://"))
     # most links are plain absolute http(s) ones: nothing to join, and nothing to parse to know
     # it. Brackets (an IPv6 host) or non-ASCII text still go through urlsplit, which refuses the
     # malformed ones (`http://[::1`, a host invalid under NFKC) with ValueError as before.
-    plain = link.startswith(("https://", "http://")) and link.isascii() and "[" not in link
-    if not plain:
-        url = urljoin(base, link) if base and not link.startswith(("https://", "http://")) else link
-        if urlsplit(url).scheme.lower() not in ("http", "https"):
-            return None
-        link = url
-    return strip_session(link)
+    if absolute_http and link.isascii() and "[" not in link:
+        return strip_session(link)
+    url = link if absolute_http or not base else urljoin(base, link)
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    return strip_session(url)
 
 
 def canonical_key(key: str) -> str:
